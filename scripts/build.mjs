@@ -1,0 +1,83 @@
+// Builds what we ship (dist/) and, with --tests, the test suites (build/test/), with esbuild.
+// Bundles, not transpiled files: one file to load is what makes the preload start fast
+// (design: "Dependencies and packaging").
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+
+const root = new URL('..', import.meta.url).pathname;
+const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+const withTests = process.argv.includes('--tests');
+
+const common = {
+  absWorkingDir: root,
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  // Everything the agent needs is bundled; node: builtins stay imports.
+  packages: 'bundle',
+  define: { __PACKAGE_VERSION__: JSON.stringify(version) },
+  legalComments: 'none',
+  logLevel: 'warning',
+  sourcemap: 'linked',
+};
+
+rmSync(join(root, 'dist'), { recursive: true, force: true });
+
+await Promise.all([
+  build({
+    ...common,
+    entryPoints: { register: 'register.ts' },
+    format: 'esm',
+    outExtension: { '.js': '.mjs' },
+    outdir: 'dist',
+  }),
+  build({
+    ...common,
+    entryPoints: { register: 'register.ts' },
+    format: 'cjs',
+    outExtension: { '.js': '.cjs' },
+    outdir: 'dist',
+  }),
+  build({
+    ...common,
+    entryPoints: { index: 'src/index.ts' },
+    format: 'esm',
+    outExtension: { '.js': '.mjs' },
+    outdir: 'dist',
+  }),
+  build({
+    ...common,
+    entryPoints: { index: 'src/index.ts' },
+    format: 'cjs',
+    outExtension: { '.js': '.cjs' },
+    outdir: 'dist',
+  }),
+  build({
+    ...common,
+    entryPoints: { cli: 'src/cli/main.ts' },
+    format: 'esm',
+    outExtension: { '.js': '.mjs' },
+    outdir: 'dist',
+    banner: { js: '#!/usr/bin/env node' },
+  }),
+]);
+
+if (withTests) {
+  rmSync(join(root, 'build'), { recursive: true, force: true });
+  const suites = readdirSync(join(root, 'test'), { recursive: true })
+    .map(String)
+    .filter((file) => file.endsWith('.test.ts'))
+    .map((file) => join('test', file));
+  await build({
+    ...common,
+    entryPoints: suites,
+    outbase: 'test',
+    outdir: 'build/test',
+    format: 'esm',
+    outExtension: { '.js': '.mjs' },
+    // Tests import the packages they exercise (fast-check, zod…) from node_modules.
+    packages: 'external',
+    sourcemap: 'inline',
+  });
+}

@@ -1,0 +1,76 @@
+/**
+ * `rpcplugin-telemetry env`: the configuration the agent would use here, as a table (variable, value,
+ * source) grouped like the docs, then the problems. `--json` for machines. Secrets are redacted.
+ */
+import {
+  type ConfigProblem,
+  definitionOf,
+  describeProblem,
+  type EnvSource,
+  GROUPS,
+  type LoadedConfig,
+  loadConfig,
+  type Setting,
+} from '../env/index.ts';
+
+export interface EnvCommandOptions {
+  readonly json: boolean;
+  readonly strict: boolean;
+}
+
+export interface CommandResult {
+  readonly output: string;
+  readonly exitCode: number;
+}
+
+export function runEnvCommand(env: EnvSource, options: EnvCommandOptions): CommandResult {
+  const loaded = loadConfig(env);
+  const strict = options.strict || loaded.config.strict;
+  const exitCode = strict && loaded.problems.length > 0 ? 1 : 0;
+  const output = options.json ? renderJson(loaded, strict) : renderTable(loaded);
+  return { output, exitCode };
+}
+
+function renderJson({ config, problems, settings }: LoadedConfig, strict: boolean): string {
+  const document = {
+    enabled: config.enabled,
+    role: config.plugin.role,
+    roleReason: config.plugin.roleReason,
+    strict,
+    settings: settings.map(({ name, value, source }) => ({ name, value, source, group: definitionOf(name).group })),
+    problems: problems.map((problem) => ({ ...problem, message: describeProblem(problem) })),
+  };
+  return `${JSON.stringify(document, null, 2)}\n`;
+}
+
+function renderTable({ config, problems, settings }: LoadedConfig): string {
+  const lines: string[] = [];
+  const state = config.enabled ? 'enabled' : 'disabled';
+  lines.push(
+    `rpcplugin-telemetry configuration: telemetry ${state}, role ${config.plugin.role} (${config.plugin.roleReason})`,
+  );
+  const nameWidth = Math.max(...settings.map((setting) => setting.name.length));
+  const valueWidth = Math.max(...settings.map((setting) => shownValue(setting).length));
+  const format = (name: string, value: string, source: string) =>
+    `  ${name.padEnd(nameWidth)}  ${value.padEnd(valueWidth)}  ${source}`.trimEnd();
+  for (const group of GROUPS) {
+    const inGroup = settings.filter((setting) => definitionOf(setting.name).group === group);
+    if (inGroup.length === 0) continue;
+    lines.push('', `${group}:`, format('VARIABLE', 'VALUE', 'SOURCE'));
+    for (const setting of inGroup) lines.push(format(setting.name, shownValue(setting), setting.source));
+  }
+  lines.push('', renderProblems(problems));
+  return `${lines.join('\n')}\n`;
+}
+
+/** The table needs something visible for "not set"; the docs' default text says what that means. */
+function shownValue({ name, value }: Setting): string {
+  if (value !== '') return value;
+  return `(${definitionOf(name).defaultText ?? 'unset'})`;
+}
+
+function renderProblems(problems: readonly ConfigProblem[]): string {
+  if (problems.length === 0) return 'No problems.';
+  const title = problems.length === 1 ? '1 problem:' : `${problems.length} problems:`;
+  return [title, ...problems.map((problem) => `  - ${describeProblem(problem)}`)].join('\n');
+}

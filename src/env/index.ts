@@ -1,0 +1,19 @@
+export type * from './config.ts';
+export {
+  type EnvSource,
+  type LoadedConfig,
+  type LoadOptions,
+  loadConfig,
+  type Setting,
+  type SettingSource,
+} from './load-config.ts';
+export {
+  type ConfigProblem,
+  describeProblem,
+  formatProblemReport,
+  MESSAGE_PREFIX,
+  STRICT_EXIT_CODE,
+} from './problems.ts';
+export { isSecretName, REDACTED } from './secrets.ts';
+export { GROUPS, type Group } from './variable.ts';
+export { definitionOf, VARIABLE_NAMES, type VariableName, variables } from './variables.ts';

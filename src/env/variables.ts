@@ -1,0 +1,400 @@
+/**
+ * Every environment variable the agent reads, each declared once. Defaults follow the OpenTelemetry
+ * "Environment Variable Specification" (https://opentelemetry.io/docs/specs/otel/configuration/sdk-environment-variables/)
+ * unless the design says otherwise. The docs table and `rpcplugin-telemetry env` are generated from here.
+ */
+import {
+  boolean,
+  choiceList,
+  enumeration,
+  environmentVariableName,
+  filePath,
+  headerKey,
+  httpUrl,
+  integer,
+  keyValues,
+  memberList,
+  metadataKeys,
+  ratio,
+  text,
+  traceparent,
+} from './kinds.ts';
+import { type AnyVariable, type Group, type ValueOf, type Variable, variable } from './variable.ts';
+
+export const PROPAGATORS = ['tracecontext', 'baggage', 'b3', 'b3multi', 'jaeger', 'none'] as const;
+export const SAMPLERS = [
+  'always_on',
+  'always_off',
+  'traceidratio',
+  'parentbased_always_on',
+  'parentbased_always_off',
+  'parentbased_traceidratio',
+] as const;
+export const OTLP_PROTOCOLS = ['http/protobuf', 'http/json', 'grpc'] as const;
+export const INSTRUMENTATIONS = ['grpc', 'pino', 'process'] as const;
+export const LOG_LEVELS = ['none', 'error', 'warn', 'info', 'debug', 'verbose', 'all'] as const;
+
+const ms = { min: 0, unit: 'ms' } as const;
+
+// OTEL_SEMCONV_STABILITY_OPT_IN is shared by every instrumentation; their values are no concern of ours.
+const OTHER_SEMCONV_DOMAINS = [
+  'http',
+  'http/dup',
+  'database',
+  'database/dup',
+  'messaging',
+  'messaging/dup',
+  'k8s',
+  'code',
+  'code/dup',
+  'gen_ai_latest_experimental',
+];
+
+export type Signal = 'traces' | 'metrics' | 'logs';
+const SIGNAL_GROUP: Record<Signal, Group> = {
+  traces: 'OTLP traces exporter',
+  metrics: 'OTLP metrics exporter',
+  logs: 'OTLP logs exporter',
+};
+
+/**
+ * The eight OTLP exporter variables, generic (`OTEL_EXPORTER_OTLP_*`) or for one signal
+ * (`OTEL_EXPORTER_OTLP_TRACES_*`). A signal's variables have no default of their own: an unset one
+ * is derived from the generic variable (see derive.ts).
+ */
+function otlpVariables<P extends string>(prefix: P, signal?: Signal) {
+  const group = signal ? SIGNAL_GROUP[signal] : 'OTLP exporter';
+  const scope = signal ? `${signal} ` : '';
+  const inherit = (generic: string) => (signal ? `OTEL_EXPORTER_OTLP_${generic}` : undefined);
+  return {
+    [`${prefix}ENDPOINT`]: variable({
+      kind: httpUrl(),
+      default: undefined,
+      defaultText: signal
+        ? `OTEL_EXPORTER_OTLP_ENDPOINT + /v1/${signal} (http) or as is (grpc)`
+        : 'http://localhost:4318 (http), http://localhost:4317 (grpc)',
+      description: signal
+        ? `Where ${signal} are sent, used exactly as given (no /v1/${signal} is appended).`
+        : 'Base URL of the OTLP receiver for all signals; /v1/{signal} is appended for the http protocols.',
+      group,
+    }),
+    [`${prefix}PROTOCOL`]: variable({
+      kind: enumeration(OTLP_PROTOCOLS),
+      default: signal ? undefined : 'http/protobuf',
+      defaultText: inherit('PROTOCOL'),
+      description: `OTLP transport for ${scope || 'all '}signals.`,
+      group,
+    }),
+    [`${prefix}HEADERS`]: variable({
+      kind: keyValues({ secret: true, key: headerKey }),
+      default: undefined,
+      defaultText: signal ? 'OTEL_EXPORTER_OTLP_HEADERS (per-key, this variable wins)' : 'none',
+      description: `Headers sent with every ${scope}export (secret: always shown redacted).`,
+      group,
+      secret: true,
+    }),
+    [`${prefix}TIMEOUT`]: variable({
+      kind: integer(ms),
+      default: signal ? undefined : 10000,
+      defaultText: inherit('TIMEOUT'),
+      description: `How long one ${scope}export may take.`,
+      group,
+    }),
+    [`${prefix}COMPRESSION`]: variable({
+      kind: enumeration(['gzip', 'none'] as const),
+      default: signal ? undefined : 'none',
+      defaultText: inherit('COMPRESSION'),
+      description: `Compression of ${scope}export requests.`,
+      group,
+    }),
+    [`${prefix}CERTIFICATE`]: variable({
+      kind: filePath(),
+      default: undefined,
+      defaultText: inherit('CERTIFICATE') ?? 'the system trust store',
+      description: `PEM file of the CA that signs the receiver's certificate (${scope || 'all '}signals).`,
+      group,
+    }),
+    [`${prefix}CLIENT_KEY`]: variable({
+      kind: filePath(),
+      default: undefined,
+      defaultText: inherit('CLIENT_KEY') ?? 'none',
+      description: `PEM file of the client's private key for mutual TLS (${scope || 'all '}signals).`,
+      group,
+    }),
+    [`${prefix}CLIENT_CERTIFICATE`]: variable({
+      kind: filePath(),
+      default: undefined,
+      defaultText: inherit('CLIENT_CERTIFICATE') ?? 'none',
+      description: `PEM file of the client's certificate for mutual TLS (${scope || 'all '}signals).`,
+      group,
+    }),
+  } as {
+    [K in `${P}${'ENDPOINT' | 'CERTIFICATE' | 'CLIENT_KEY' | 'CLIENT_CERTIFICATE'}`]: Variable<string>;
+  } & { [K in `${P}PROTOCOL`]: Variable<(typeof OTLP_PROTOCOLS)[number]> } & {
+    [K in `${P}HEADERS`]: Variable<Readonly<Record<string, string>>>;
+  } & { [K in `${P}TIMEOUT`]: Variable<number> } & { [K in `${P}COMPRESSION`]: Variable<'gzip' | 'none'> };
+}
+
+function batchVariables<P extends string>(prefix: P, group: Group, delay: number, what: string) {
+  return {
+    [`${prefix}SCHEDULE_DELAY`]: variable({
+      kind: integer(ms),
+      default: delay,
+      description: `Delay between two exports of ${what}.`,
+      group,
+    }),
+    [`${prefix}EXPORT_TIMEOUT`]: variable({
+      kind: integer(ms),
+      default: 30000,
+      description: `How long one export of ${what} may take.`,
+      group,
+    }),
+    [`${prefix}MAX_QUEUE_SIZE`]: variable({
+      kind: integer({ min: 1 }),
+      default: 2048,
+      description: `${what[0]?.toUpperCase()}${what.slice(1)} kept while waiting for export; more are dropped (bounds memory when the collector is down).`,
+      group,
+    }),
+    [`${prefix}MAX_EXPORT_BATCH_SIZE`]: variable({
+      kind: integer({ min: 1 }),
+      default: 512,
+      description: `Most ${what} in one export; at most the queue size.`,
+      group,
+    }),
+  } as {
+    [K in `${P}${'SCHEDULE_DELAY' | 'EXPORT_TIMEOUT' | 'MAX_QUEUE_SIZE' | 'MAX_EXPORT_BATCH_SIZE'}`]: Variable<number>;
+  };
+}
+
+function countLimit(what: string, inherits?: string) {
+  return variable({
+    kind: integer({ min: 0 }),
+    default: inherits ? undefined : 128,
+    defaultText: inherits,
+    description: `Most ${what}.`,
+    group: 'Limits',
+  });
+}
+
+function lengthLimit(what: string, inherits?: string) {
+  return variable({
+    kind: integer({ min: 0 }),
+    default: undefined,
+    defaultText: inherits ?? 'no limit',
+    description: `Longest ${what}, in characters; longer ones are truncated.`,
+    group: 'Limits',
+  });
+}
+
+export const variables = {
+  OTEL_SDK_DISABLED: variable({
+    kind: boolean(),
+    default: false,
+    description: 'true disables the OpenTelemetry SDK: the agent loads nothing beyond this configuration check.',
+    group: 'General',
+  }),
+  RPCPLUGIN_TELEMETRY: variable({
+    kind: boolean(),
+    default: true,
+    description: 'false turns the whole agent off (nothing is loaded beyond this configuration check).',
+    group: 'General',
+  }),
+  RPCPLUGIN_STRICT: variable({
+    kind: boolean(),
+    default: false,
+    description:
+      'true makes any configuration problem fatal: all are printed and the process exits with code 78 before the application starts.',
+    group: 'General',
+  }),
+  RPCPLUGIN_INSTRUMENTATIONS: variable({
+    kind: choiceList([...INSTRUMENTATIONS, 'all', 'none'] as const, { exclusive: ['none'] }),
+    default: ['all'],
+    description:
+      'Which areas are instrumented: grpc (@grpc/grpc-js client and server), pino (log correlation and export), process (memory and runtime gauges); all or none.',
+    group: 'General',
+  }),
+  RPCPLUGIN_SHUTDOWN_TIMEOUT: variable({
+    kind: integer(ms),
+    default: 3000,
+    description: 'How long the agent may hold the exit of the process to flush telemetry.',
+    group: 'General',
+  }),
+  OTEL_LOG_LEVEL: variable({
+    kind: enumeration(LOG_LEVELS),
+    default: 'info',
+    description: "Level of the SDK's own diagnostics, written to stderr.",
+    group: 'General',
+  }),
+  OTEL_SEMCONV_STABILITY_OPT_IN: variable({
+    kind: choiceList(['rpc', 'rpc/dup'] as const, { foreign: OTHER_SEMCONV_DOMAINS }),
+    default: [],
+    defaultText: 'the old RPC conventions',
+    description:
+      'rpc switches gRPC telemetry to the current RPC semantic conventions, rpc/dup emits old and new; values for other domains (http, database, …) are accepted and left to their instrumentations.',
+    group: 'General',
+  }),
+
+  OTEL_SERVICE_NAME: variable({
+    kind: text(),
+    default: undefined,
+    defaultText: "the app's package.json name, else unknown_service:<runtime>",
+    description: 'service.name of every signal; wins over service.name in OTEL_RESOURCE_ATTRIBUTES.',
+    group: 'Resource',
+  }),
+  OTEL_RESOURCE_ATTRIBUTES: variable({
+    kind: keyValues(),
+    default: undefined,
+    defaultText: 'none',
+    description: 'Extra resource attributes; values of secret-looking keys are shown redacted.',
+    group: 'Resource',
+  }),
+
+  OTEL_PROPAGATORS: variable({
+    kind: choiceList(PROPAGATORS, { exclusive: ['none'] }),
+    default: ['tracecontext', 'baggage'],
+    description: 'Context propagation formats, injected and extracted in the order given; none disables propagation.',
+    group: 'Context propagation',
+  }),
+
+  OTEL_TRACES_SAMPLER: variable({
+    kind: enumeration(SAMPLERS),
+    default: 'parentbased_always_on',
+    description: 'Which spans are recorded and sampled.',
+    group: 'Sampling',
+  }),
+  OTEL_TRACES_SAMPLER_ARG: variable({
+    kind: ratio(),
+    default: 1,
+    description: 'Sampling ratio for traceidratio and parentbased_traceidratio; ignored by the other samplers.',
+    group: 'Sampling',
+  }),
+
+  OTEL_TRACES_EXPORTER: variable({
+    kind: choiceList(['otlp', 'console', 'none'] as const, { exclusive: ['none'] }),
+    default: ['otlp'],
+    description: 'Where spans go; console writes to stderr, never stdout.',
+    group: 'Exporters',
+  }),
+  OTEL_METRICS_EXPORTER: variable({
+    kind: choiceList(['otlp', 'prometheus', 'console', 'none'] as const, { exclusive: ['none'] }),
+    default: ['otlp'],
+    description: 'Where metrics go; prometheus serves a pull endpoint, console writes to stderr.',
+    group: 'Exporters',
+  }),
+  OTEL_LOGS_EXPORTER: variable({
+    kind: choiceList(['otlp', 'console', 'none'] as const, { exclusive: ['none'] }),
+    default: ['otlp'],
+    description: 'Where log records go; console writes to stderr, never stdout.',
+    group: 'Exporters',
+  }),
+
+  ...otlpVariables('OTEL_EXPORTER_OTLP_'),
+  ...otlpVariables('OTEL_EXPORTER_OTLP_TRACES_', 'traces'),
+  ...otlpVariables('OTEL_EXPORTER_OTLP_METRICS_', 'metrics'),
+  OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: variable({
+    kind: enumeration(['cumulative', 'delta', 'lowmemory'] as const),
+    default: 'cumulative',
+    description: 'Aggregation temporality requested from OTLP metric exporters.',
+    group: 'OTLP metrics exporter',
+  }),
+  ...otlpVariables('OTEL_EXPORTER_OTLP_LOGS_', 'logs'),
+
+  ...batchVariables('OTEL_BSP_', 'Batch span processor', 5000, 'spans'),
+  ...batchVariables('OTEL_BLRP_', 'Batch log record processor', 1000, 'log records'),
+
+  OTEL_METRIC_EXPORT_INTERVAL: variable({
+    kind: integer({ min: 1, unit: 'ms' }),
+    default: 60000,
+    description: 'Time between two metric exports.',
+    group: 'Metric reader',
+  }),
+  OTEL_METRIC_EXPORT_TIMEOUT: variable({
+    kind: integer(ms),
+    default: 30000,
+    description: 'How long one metric export may take; at most the export interval.',
+    group: 'Metric reader',
+  }),
+
+  OTEL_EXPORTER_PROMETHEUS_HOST: variable({
+    kind: text(),
+    default: 'localhost',
+    description: 'Address the Prometheus endpoint listens on.',
+    group: 'Prometheus exporter',
+  }),
+  OTEL_EXPORTER_PROMETHEUS_PORT: variable({
+    kind: integer({ min: 0, max: 65535 }),
+    default: 9464,
+    description: 'Port of the Prometheus endpoint (0 picks a free port).',
+    group: 'Prometheus exporter',
+  }),
+
+  OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: lengthLimit('attribute value of any signal'),
+  OTEL_ATTRIBUTE_COUNT_LIMIT: countLimit('attributes on a span, event, link or log record'),
+  OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT: lengthLimit('span attribute value', 'OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT'),
+  OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT: countLimit('attributes on one span', 'OTEL_ATTRIBUTE_COUNT_LIMIT'),
+  OTEL_SPAN_EVENT_COUNT_LIMIT: countLimit('events on one span'),
+  OTEL_SPAN_LINK_COUNT_LIMIT: countLimit('links on one span'),
+  OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT: countLimit('attributes on one span event'),
+  OTEL_LINK_ATTRIBUTE_COUNT_LIMIT: countLimit('attributes on one span link'),
+  OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT: lengthLimit(
+    'log record attribute value',
+    'OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT',
+  ),
+  OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT: countLimit('attributes on one log record', 'OTEL_ATTRIBUTE_COUNT_LIMIT'),
+
+  TRACEPARENT: variable({
+    kind: traceparent(),
+    default: undefined,
+    defaultText: 'none',
+    description:
+      'Trace context handed down by the parent process (read once at start): the plugin start span and the first spans are its children.',
+    group: 'Environment carriers',
+  }),
+  TRACESTATE: variable({
+    kind: memberList(32),
+    default: undefined,
+    defaultText: 'none',
+    description: 'W3C tracestate that goes with TRACEPARENT.',
+    group: 'Environment carriers',
+  }),
+  BAGGAGE: variable({
+    kind: memberList(180),
+    default: undefined,
+    defaultText: 'none',
+    description: 'W3C baggage handed down by the parent process; values of secret-looking keys are shown redacted.',
+    group: 'Environment carriers',
+  }),
+
+  RPCPLUGIN_ROLE: variable({
+    kind: enumeration(['plugin', 'host', 'auto'] as const),
+    default: 'auto',
+    description:
+      'plugin, host, or auto: plugin when the go-plugin host variables PLUGIN_PROTOCOL_VERSIONS or PLUGIN_MIN_PORT are set, else host.',
+    group: 'Plugin',
+  }),
+  RPCPLUGIN_MAGIC_COOKIE_KEY: variable({
+    kind: environmentVariableName(),
+    default: 'PLUGIN_MAGIC_COOKIE',
+    description:
+      'Name of the variable that holds the go-plugin handshake cookie; its value is never recorded or shown.',
+    group: 'Plugin',
+  }),
+  RPCPLUGIN_GRPC_CAPTURE_METADATA: variable({
+    kind: metadataKeys(),
+    default: [],
+    defaultText: 'none',
+    description:
+      'Request metadata keys recorded as span attributes (rpc.grpc.request.metadata.<key>); values of secret-looking keys are redacted.',
+    group: 'Plugin',
+  }),
+};
+
+export type Variables = typeof variables;
+export type VariableName = keyof Variables;
+export type Values = { [K in VariableName]: ValueOf<Variables[K]> | undefined };
+
+export const VARIABLE_NAMES = Object.keys(variables) as VariableName[];
+
+export function definitionOf(name: VariableName): AnyVariable {
+  return variables[name] as unknown as AnyVariable;
+}
