@@ -1,0 +1,71 @@
+/** docs/configuration.md, generated from the variable declarations (`npm run docs`). */
+import { describeProblem, STRICT_EXIT_CODE } from './problems.ts';
+import { GROUPS } from './variable.ts';
+import { definitionOf, VARIABLE_NAMES } from './variables.ts';
+
+const INTRO = `# Configuration reference
+
+<!-- Generated from src/env/variables.ts by \`npm run docs\`. Do not edit by hand: a test fails when it is stale. -->
+
+The agent reads its configuration from environment variables only, once, before the application's
+first line. \`rpcplugin-telemetry env\` prints the configuration in force in the current environment
+(value and source of every variable below, secrets redacted).
+
+## Rules
+
+These follow the OpenTelemetry
+[Environment Variable Specification](https://opentelemetry.io/docs/specs/otel/configuration/sdk-environment-variables/):
+
+- An empty value, or one made only of spaces, is the same as unset. Values are trimmed.
+- Booleans are \`true\` or \`false\` in any case; anything else is a problem and the default is used.
+- Numbers outside their range, or not numbers, are a problem and the default is used.
+- Enumerations and lists are case-insensitive. An unknown list entry is a problem and that entry is
+  ignored; when no entry is left, the default is used.
+- \`key=value\` lists (\`OTEL_RESOURCE_ATTRIBUTES\`, the OTLP headers) are comma-separated with
+  percent-encoded values; a bad entry is reported (never quoted) and ignored.
+- A signal's own OTLP variable (\`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT\`…) wins over the generic one.
+  A signal endpoint is used exactly as given; the generic endpoint gets \`/v1/{signal}\` appended for
+  the http protocols.
+- A problem never stops the application. All problems of one start are written together, once, to
+  **stderr**, each line prefixed \`rpcplugin-telemetry:\`. With \`RPCPLUGIN_STRICT=true\` they are
+  written and the process exits with code ${STRICT_EXIT_CODE} before the application starts.
+- Secret values (OTLP headers, values of keys named like a cookie, token, secret, password or key,
+  URL passwords, the go-plugin magic cookie) are shown as \`[redacted]\` in every message and in
+  \`rpcplugin-telemetry env\`.
+
+A problem reads like this:
+
+\`\`\`text
+rpcplugin-telemetry: ${describeProblem({
+  variable: 'OTEL_BSP_SCHEDULE_DELAY',
+  value: '5s',
+  issue: 'is not a whole number',
+  accepted: definitionOf('OTEL_BSP_SCHEDULE_DELAY').kind.accepted,
+  using: 'the default 5000',
+})}
+\`\`\`
+`;
+
+function cell(text: string): string {
+  return text.replaceAll('|', '\\|').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('\n', ' ');
+}
+
+function defaultCell(name: (typeof VARIABLE_NAMES)[number]): string {
+  const definition = definitionOf(name);
+  if (definition.default === undefined) return cell(definition.defaultText ?? 'unset');
+  const shown = definition.kind.show(definition.default);
+  return shown === '' ? cell(definition.defaultText ?? '(empty)') : `\`${cell(shown)}\``;
+}
+
+export function renderConfigurationReference(): string {
+  const sections = GROUPS.map((group) => {
+    const names = VARIABLE_NAMES.filter((name) => definitionOf(name).group === group);
+    const rows = names.map((name) => {
+      const definition = definitionOf(name);
+      const secret = definition.secret ? ' **Secret.**' : '';
+      return `| \`${name}\` | ${defaultCell(name)} | ${cell(definition.kind.accepted)} | ${cell(definition.description)}${secret} |`;
+    });
+    return [`## ${group}`, '', '| Variable | Default | Accepted | Meaning |', '|---|---|---|---|', ...rows].join('\n');
+  });
+  return `${INTRO}\n${sections.join('\n\n')}\n`;
+}
