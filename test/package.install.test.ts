@@ -1,0 +1,227 @@
+/**
+ * The package as a user gets it: `npm pack` of this repository (the dist/ that `npm test` has just
+ * built; --ignore-scripts so packing does not rebuild), installed offline into a fresh app whose
+ * package.json depends on it by version, then preloaded by its package name on every runtime.
+ */
+import assert from 'node:assert/strict';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import {
+  commandLine,
+  fixture,
+  LOADERS,
+  loader,
+  type Preload,
+  REPO_ROOT,
+  type RunResult,
+  type RuntimeName,
+  runApp,
+  runNpm,
+  spawnCollect,
+} from './support/runtimes.ts';
+
+const { name: PACKAGE, version: VERSION } = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {
+  name: string;
+  version: string;
+};
+
+const BAD_DELAY = { OTEL_BSP_SCHEDULE_DELAY: 'abc', APP_EXIT_CODE: '3' };
+const BAD_DELAY_LINE =
+  'rpcplugin-telemetry: OTEL_BSP_SCHEDULE_DELAY="abc" is not a whole number. Accepted: a whole number from 0 to 2147483647 (milliseconds). Using the default 5000.';
+
+/** The package name as Node and Bun resolve it, and as Deno needs it. */
+const BY_NAME: Preload = { esm: `${PACKAGE}/register`, cjs: `${PACKAGE}/register` };
+const BY_NPM_NAME: Preload = { esm: `npm:${PACKAGE}/register`, cjs: `npm:${PACKAGE}/register` };
+const BY_PATH: Preload = {
+  esm: `./node_modules/${PACKAGE}/dist/register.mjs`,
+  cjs: `./node_modules/${PACKAGE}/dist/register.cjs`,
+};
+
+function assertSucceeded(result: RunResult, what: string): void {
+  assert.equal(result.exitCode, 0, `${what} failed: ${result.command}\n${result.stderr}\n${result.stdout.toString()}`);
+}
+
+let workspace = '';
+let app = '';
+let packedFiles: string[] = [];
+
+/** An app directory in the workspace: package.json with `dependencies`, the fixture apps, and optionally the installed node_modules of `app`. */
+function makeApp(name: string, dependencies: Record<string, string>, copyNodeModules = false): string {
+  const dir = join(workspace, name);
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'package.json'), `${JSON.stringify({ name, private: true, dependencies }, null, 2)}\n`);
+  for (const file of ['app.mjs', 'app.cjs', 'app.ts']) cpSync(fixture(file), join(dir, file));
+  if (copyNodeModules) cpSync(join(app, 'node_modules'), join(dir, 'node_modules'), { recursive: true });
+  return dir;
+}
+
+before(async () => {
+  workspace = mkdtempSync(join(tmpdir(), 'rpcplugin-telemetry-install-'));
+  const pack = await runNpm('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', workspace], {
+    cwd: REPO_ROOT,
+  });
+  assertSucceeded(pack, 'npm pack');
+  const [packed] = JSON.parse(pack.stdout.toString('utf8')) as { filename: string; files: { path: string }[] }[];
+  assert.ok(packed, pack.stdout.toString());
+  packedFiles = packed.files.map((file) => file.path);
+
+  // Depends on the package by version, as a user's app does; the tarball stands in for the registry.
+  app = makeApp('app', { [PACKAGE]: VERSION });
+  const install = await runNpm(
+    'npm',
+    ['install', '--no-save', '--offline', '--no-audit', '--no-fund', join(workspace, packed.filename)],
+    { cwd: app },
+  );
+  assertSucceeded(install, 'npm install --offline (the package must need nothing from the network)');
+  assert.deepEqual(JSON.parse(readFileSync(join(app, 'package.json'), 'utf8')).dependencies, { [PACKAGE]: VERSION });
+});
+
+after(() => {
+  if (workspace !== '') rmSync(workspace, { recursive: true, force: true });
+});
+
+describe('the packed tarball', () => {
+  test('holds the files the exports map and the bin point to', () => {
+    for (const file of ['package.json', 'dist/register.mjs', 'dist/register.cjs', 'dist/index.mjs', 'dist/cli.mjs']) {
+      assert.ok(packedFiles.includes(file), `${file} missing from ${packedFiles.join(', ')}`);
+    }
+    assert.deepEqual(
+      packedFiles.filter((file) => file.startsWith('src/') || file.startsWith('test/')),
+      [],
+      'sources and tests are not shipped',
+    );
+  });
+});
+
+/**
+ * Each way of loading that works (the table in test/support/runtimes.ts) with the installed package
+ * named as a user names it, for an ESM and a CommonJS app, run from the app directory. The bunfig.toml
+ * form needs its own directory and has its own test below. Bun and Deno also run the TypeScript app.
+ */
+const INSTALLED = LOADERS.filter((row) => row.works && row.name !== 'bunfig.toml preload').flatMap((row) =>
+  (row.runtime.startsWith('node') ? ['app.mjs', 'app.cjs'] : ['app.mjs', 'app.cjs', 'app.ts']).map((script) => ({
+    row,
+    script,
+    preload: row.runtime === 'deno' ? BY_NPM_NAME : BY_NAME,
+  })),
+);
+// A path into node_modules works on Deno too.
+INSTALLED.push({ row: loader('deno', '--preload'), script: 'app.mjs', preload: BY_PATH });
+
+async function assertPreloaded(runtime: RuntimeName, run: RunResult, script: string, cwd: string): Promise<void> {
+  const alone = await runApp({ runtime, script, cwd, env: { APP_EXIT_CODE: '3' } });
+  assert.equal(alone.stderr, 'app: first line\napp: last line\n', alone.command);
+  assert.equal(run.exitCode, 3, `${run.command}\n${run.stderr}`);
+  assert.ok(run.stdout.equals(alone.stdout), `stdout of ${run.command}`);
+  assert.equal(run.stderr, `${BAD_DELAY_LINE}\n${alone.stderr}`, run.command);
+}
+
+describe('the installed package preloads by name', () => {
+  for (const { row, script, preload } of INSTALLED) {
+    test(`${row.runtime}: ${commandLine({ runtime: row.runtime, loader: row, preloads: [preload], script })}`, async () => {
+      const run = await runApp({
+        runtime: row.runtime,
+        loader: row,
+        preloads: [preload],
+        script,
+        cwd: app,
+        env: BAD_DELAY,
+      });
+      await assertPreloaded(row.runtime, run, script, app);
+    });
+  }
+
+  test('bun: bunfig.toml in the app directory with preload = ["rpcplugin-telemetry/register"]', async () => {
+    const dir = makeApp('bunfig-app', { [PACKAGE]: VERSION }, true);
+    writeFileSync(join(dir, 'bunfig.toml'), `preload = ["${PACKAGE}/register"]\n`);
+    for (const script of ['app.mjs', 'app.cjs', 'app.ts']) {
+      const run = await runApp({ runtime: 'bun', script, cwd: dir, env: BAD_DELAY });
+      // The app alone runs in `app`: in `dir` the bunfig.toml would preload the agent.
+      await assertPreloaded('bun', run, script, app);
+    }
+  });
+});
+
+describe('what does not load the installed package on Deno', () => {
+  test(`a bare specifier: ${commandLine({ runtime: 'deno', loader: loader('deno', '--preload'), preloads: [BY_NAME], script: 'app.mjs' })}`, async () => {
+    const run = await runApp({
+      runtime: 'deno',
+      loader: loader('deno', '--preload'),
+      preloads: [BY_NAME],
+      script: 'app.mjs',
+      cwd: app,
+      env: BAD_DELAY,
+    });
+    assert.equal(run.exitCode, 1, run.stderr);
+    assert.match(run.stderr, /error: Module not found "file:\/\/\/.*\/rpcplugin-telemetry\/register"/);
+    assert.ok(!run.stderr.includes('app: first line'));
+    assert.equal(run.stdout.length, 0);
+  });
+
+  // npm: is matched against package.json: the package must be listed there, by version.
+  for (const [label, dependencies] of [
+    ['not listed in package.json', {}],
+    ['listed as a file: dependency', { [PACKAGE]: `file:../${PACKAGE}-${VERSION}.tgz` }],
+  ] as const) {
+    test(`npm:rpcplugin-telemetry/register when the package is in node_modules but ${label}`, async () => {
+      const dir = makeApp(label.replace(/\W+/g, '-'), dependencies, true);
+      const run = await runApp({
+        runtime: 'deno',
+        loader: loader('deno', '--preload'),
+        preloads: [BY_NPM_NAME],
+        script: 'app.mjs',
+        cwd: dir,
+        env: BAD_DELAY,
+      });
+      assert.equal(run.exitCode, 1, run.stderr);
+      assert.match(
+        run.stderr,
+        /Could not find a matching package for 'npm:rpcplugin-telemetry' in the node_modules directory/,
+      );
+      assert.ok(!run.stderr.includes('app: first line'));
+      assert.equal(run.stdout.length, 0);
+      // The control: the same node_modules serves a path, which needs no package.json entry.
+      const byPath = await runApp({
+        runtime: 'deno',
+        loader: loader('deno', '--preload'),
+        preloads: [BY_PATH],
+        script: 'app.mjs',
+        cwd: dir,
+        env: BAD_DELAY,
+      });
+      await assertPreloaded('deno', byPath, 'app.mjs', app);
+    });
+  }
+});
+
+describe('the rpcplugin-telemetry command from the installed package', () => {
+  const commands: readonly [string, () => Promise<RunResult>][] = [
+    ['npx rpcplugin-telemetry env', () => runNpm('npx', ['--offline', PACKAGE, 'env'], { cwd: app, env: BAD_DELAY })],
+    [
+      'node_modules/.bin/rpcplugin-telemetry env',
+      () => spawnCollect(join(app, 'node_modules', '.bin', PACKAGE), ['env'], { cwd: app, env: BAD_DELAY }),
+    ],
+  ];
+  for (const [name, run] of commands) {
+    test(`${name} prints the configuration table with the problem`, async () => {
+      const result = await run();
+      assert.equal(result.exitCode, 0, `${result.command}\n${result.stderr}`);
+      const lines = result.stdout.toString('utf8').split('\n');
+      assert.match(lines[0] ?? '', /^rpcplugin-telemetry configuration: telemetry enabled, role /);
+      const text = result.stdout.toString('utf8');
+      assert.ok(
+        lines.some((line) => line.startsWith('  OTEL_BSP_SCHEDULE_DELAY ')),
+        text,
+      );
+      assert.ok(text.includes(BAD_DELAY_LINE.replace('rpcplugin-telemetry: ', '')), text);
+    });
+  }
+
+  test('node_modules/.bin/rpcplugin-telemetry --version is the package version', async () => {
+    const result = await spawnCollect(join(app, 'node_modules', '.bin', PACKAGE), ['--version'], { cwd: app });
+    assert.equal(result.exitCode, 0, result.stderr);
+    assert.equal(result.stdout.toString('utf8'), `${VERSION}\n`);
+  });
+});
