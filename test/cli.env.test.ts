@@ -137,7 +137,7 @@ test('env redacts secrets in values and in problems', async () => {
   ]);
   assert.deepEqual(rowOf(stdout, 'OTEL_EXPORTER_OTLP_LOGS_ENDPOINT'), [
     'OTEL_EXPORTER_OTLP_LOGS_ENDPOINT',
-    'https://user:[redacted]@collector:4318/v1/logs',
+    'https://[redacted]@collector:4318/v1/logs',
     'environment',
   ]);
   assert.match(

@@ -30,7 +30,7 @@ These follow the OpenTelemetry
   **stderr**, each line prefixed \`rpcplugin-telemetry:\`. With \`RPCPLUGIN_STRICT=true\` they are
   written and the process exits with code ${STRICT_EXIT_CODE} before the application starts.
 - Secret values (OTLP headers, values of keys named like a cookie, token, secret, password or key,
-  URL passwords, the go-plugin magic cookie) are shown as \`[redacted]\` in every message and in
+  credentials in URLs, the go-plugin magic cookie) are shown as \`[redacted]\` in every message and in
   \`rpcplugin-telemetry env\`.
 
 A problem reads like this:

@@ -84,7 +84,8 @@ export function integer({ min, max = MAX_TIMER_MS, unit }: IntegerOptions): Kind
 
 export function ratio(): Kind<number> {
   const schema = z.pipe(
-    z.string().check(z.regex(/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/, { error: 'is not a number' })),
+    // One way to match each digit run: `\d+\.?\d*` backtracks quadratically on a long run of digits.
+    z.string().check(z.regex(/^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/, { error: 'is not a number' })),
     z.pipe(
       z.transform(Number),
       z.number().check(z.minimum(0, { error: 'is below 0' }), z.maximum(1, { error: 'is above 1' })),
@@ -190,7 +191,10 @@ export function keyValues({
       z.string(),
       z.transform((encoded: string, context) => {
         try {
-          return decodeURIComponent(encoded);
+          const decoded = decodeURIComponent(encoded);
+          // A lone surrogate decodes as is but cannot be encoded again (show() would throw).
+          encodeURIComponent(decoded);
+          return decoded;
         } catch {
           context.issues.push({
             code: 'custom',
@@ -241,7 +245,8 @@ export function keyValues({
 export function httpUrl(): Kind<string> {
   const schema = z.pipe(
     z.string().check(
-      z.refine((text) => URL.canParse(text), { error: 'is not a URL' }),
+      // abort: zod runs every check, and the next one would throw on text that is not a URL.
+      z.refine((text) => URL.canParse(text), { error: 'is not a URL', abort: true }),
       z.refine((text) => /^https?:$/.test(new URL(text).protocol), { error: 'is not an http:// or https:// URL' }),
     ),
     // Normalised by WHATWG URL, so the exporter and the env table show the same text.

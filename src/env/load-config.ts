@@ -34,12 +34,16 @@ export interface LoadOptions {
   readonly fileExists?: (path: string) => boolean;
 }
 
+// Errors that prove there is no such file (a path through a regular file, too long, a link loop, a NUL
+// byte). Any other error, such as no permission to look (Deno without --allow-read), leaves the
+// question to the exporter, which reports it when it reads.
+const NO_SUCH_FILE = new Set(['ENOTDIR', 'ENAMETOOLONG', 'ELOOP', 'ERR_INVALID_ARG_VALUE']);
+
 function fileExistsOnDisk(path: string): boolean {
   try {
     return statSync(path, { throwIfNoEntry: false })?.isFile() ?? false;
-  } catch {
-    // No permission to look (Deno without --allow-read): let the exporter report it when it reads.
-    return true;
+  } catch (error) {
+    return !NO_SUCH_FILE.has((error as { code?: unknown }).code as string);
   }
 }
 
@@ -112,8 +116,11 @@ export class Resolution {
 
   describeDefault(name: VariableName): string {
     const definition = definitionOf(name);
-    if (definition.default !== undefined) return `the default ${definition.kind.show(definition.default) || '(empty)'}`;
-    return definition.defaultText ? `the default (${definition.defaultText})` : 'nothing';
+    const shown = definition.default === undefined ? '' : definition.kind.show(definition.default);
+    if (shown !== '') return `the default ${shown}`;
+    // An empty list says nothing ("the default (empty)"); its description does (the old RPC conventions).
+    if (definition.defaultText) return `the default (${definition.defaultText})`;
+    return definition.default === undefined ? 'nothing' : 'the default (empty)';
   }
 }
 
