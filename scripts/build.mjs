@@ -1,6 +1,7 @@
 // Builds what we ship (dist/) and, with --tests, the test suites (build/test/), with esbuild.
 // Bundles, not transpiled files: one file to load is what makes the preload start fast
 // (design: "Dependencies and packaging").
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
@@ -62,6 +63,12 @@ await Promise.all([
     banner: { js: '#!/usr/bin/env node' },
   }),
 ]);
+
+// Type declarations of the public API, for TypeScript users of `rpcplugin-telemetry`.
+execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
+  cwd: root,
+  stdio: 'inherit',
+});
 
 if (withTests) {
   rmSync(join(root, 'build'), { recursive: true, force: true });

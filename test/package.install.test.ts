@@ -84,7 +84,8 @@ after(() => {
 
 describe('the packed tarball', () => {
   test('holds the files the exports map and the bin point to', () => {
-    for (const file of ['package.json', 'dist/register.mjs', 'dist/register.cjs', 'dist/index.mjs', 'dist/cli.mjs']) {
+    const shipped = ['package.json', 'dist/register.mjs', 'dist/register.cjs', 'dist/index.mjs', 'dist/index.cjs'];
+    for (const file of [...shipped, 'dist/cli.mjs', 'dist/types/index.d.ts']) {
       assert.ok(packedFiles.includes(file), `${file} missing from ${packedFiles.join(', ')}`);
     }
     assert.deepEqual(
@@ -92,6 +93,49 @@ describe('the packed tarball', () => {
       [],
       'sources and tests are not shipped',
     );
+  });
+});
+
+describe('the public API from the installed package', () => {
+  const consumer = `import { loadConfig, type Config } from '${PACKAGE}';
+const config: Config = loadConfig({ OTEL_SERVICE_NAME: 'typed' }).config;
+export const name: string | undefined = config.resource.serviceName;
+`;
+
+  for (const moduleResolution of ['nodenext', 'node10'] as const) {
+    test(`its types check in a strict TypeScript app (moduleResolution ${moduleResolution})`, async () => {
+      writeFileSync(join(app, `consumer-${moduleResolution}.ts`), consumer);
+      const compilerOptions = {
+        strict: true,
+        noEmit: true,
+        types: [],
+        module: moduleResolution === 'nodenext' ? 'nodenext' : 'commonjs',
+        moduleResolution,
+      };
+      writeFileSync(
+        join(app, `tsconfig.${moduleResolution}.json`),
+        JSON.stringify({ compilerOptions, files: [`consumer-${moduleResolution}.ts`] }),
+      );
+      const tsc = join(REPO_ROOT, 'node_modules/typescript/bin/tsc');
+      const check = await spawnCollect(process.execPath, [tsc, '-p', `tsconfig.${moduleResolution}.json`], {
+        cwd: app,
+      });
+      assertSucceeded(check, 'tsc');
+    });
+  }
+
+  test('loadConfig works from import and from require', async () => {
+    const script = `const { loadConfig } = %LOAD%;
+process.stderr.write(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' }).config.logs.otlp.endpoint);`;
+    const esm = script.replace('%LOAD%', `await import('${PACKAGE}')`);
+    const cjs = script.replace('%LOAD%', `require('${PACKAGE}')`);
+    writeFileSync(join(app, 'api.mjs'), esm);
+    writeFileSync(join(app, 'api.cjs'), cjs);
+    for (const file of ['api.mjs', 'api.cjs']) {
+      const run = await spawnCollect(process.execPath, [file], { cwd: app });
+      assertSucceeded(run, file);
+      assert.equal(run.stderr, 'http://c:4318/v1/logs', file);
+    }
   });
 });
 
