@@ -20,6 +20,9 @@ const common = {
   define: { __PACKAGE_VERSION__: JSON.stringify(version) },
   legalComments: 'none',
   logLevel: 'warning',
+  // The preload finds dist/agent.cjs from `__filename` (CommonJS) or `import.meta.url` (ESM); each
+  // bundle evaluates only its own, so the other being empty is expected.
+  logOverride: { 'empty-import-meta': 'silent' },
   sourcemap: 'linked',
 };
 
@@ -36,6 +39,14 @@ await Promise.all([
   build({
     ...common,
     entryPoints: { register: 'register.ts' },
+    format: 'cjs',
+    outExtension: { '.js': '.cjs' },
+    outdir: 'dist',
+  }),
+  // The SDK, loaded by the preload only when telemetry is on; one copy for both preload formats.
+  build({
+    ...common,
+    entryPoints: { agent: 'src/agent/start.ts' },
     format: 'cjs',
     outExtension: { '.js': '.cjs' },
     outdir: 'dist',

@@ -69,9 +69,22 @@ before(async () => {
 
   // Depends on the package by version, as a user's app does; the tarball stands in for the registry.
   app = makeApp('app', { [PACKAGE]: VERSION });
+  // The one peer dependency, @opentelemetry/api (the public API's types), at the version this
+  // repository installed, so npm finds it in its cache: the install needs nothing from the network.
+  const api = JSON.parse(readFileSync(join(REPO_ROOT, 'node_modules/@opentelemetry/api/package.json'), 'utf8')) as {
+    version: string;
+  };
   const install = await runNpm(
     'npm',
-    ['install', '--no-save', '--offline', '--no-audit', '--no-fund', join(workspace, packed.filename)],
+    [
+      'install',
+      '--no-save',
+      '--offline',
+      '--no-audit',
+      '--no-fund',
+      join(workspace, packed.filename),
+      `@opentelemetry/api@${api.version}`,
+    ],
     { cwd: app },
   );
   assertSucceeded(install, 'npm install --offline (the package must need nothing from the network)');

@@ -19,6 +19,7 @@ import {
   LOADERS,
   type Loader,
   loader,
+  REPO_ROOT,
   type RunResult,
   type RuntimeName,
   runApp,
@@ -255,7 +256,7 @@ describe('worker threads on Node do not run the agent again', () => {
 });
 
 describe('Deno permissions', () => {
-  test(`deno (${VERSIONS.deno}) --allow-env is all the agent needs`, async () => {
+  test(`deno (${VERSIONS.deno}) --allow-env alone: the configuration is checked, and one warning says the agent cannot be read`, async () => {
     const env = { ...BAD_DELAY, APP_EXIT_CODE: '3' };
     const [run, alone] = await Promise.all([
       runApp({
@@ -268,7 +269,9 @@ describe('Deno permissions', () => {
       baseline('deno', 'app.mjs', { APP_EXIT_CODE: '3' }),
     ]);
     assertSameOutput(run, alone);
-    assert.equal(run.stderr, expectedReport(env) + alone.stderr, run.command);
+    const dist = join(REPO_ROOT, 'dist');
+    const readWarning = `rpcplugin-telemetry: Deno does not allow reading ${dist}, where the agent is; telemetry is off. Run with --allow-read (or -A).\n`;
+    assert.equal(run.stderr, expectedReport(env) + readWarning + alone.stderr, run.command);
   });
 
   test(`deno (${VERSIONS.deno}) --allow-env=<a list>: the agent cannot read the environment, says so once, the app runs`, async () => {

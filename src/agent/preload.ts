@@ -1,24 +1,35 @@
 /**
  * What the preload does before the application's first line: read and check the configuration,
- * report every problem once on stderr, and in strict mode stop the process. Starting the SDK
- * comes later (agent issue); this module already holds the guards it will need.
+ * report every problem once on stderr, stop the process in strict mode, and start the agent.
+ * The SDK lives in a bundle of its own (dist/agent.cjs), loaded only when telemetry is on, so a
+ * disabled agent costs the configuration check and nothing else.
  */
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
 import process from 'node:process';
+import { fileURLToPath } from 'node:url';
 import { isMainThread } from 'node:worker_threads';
-import { type EnvSource, formatProblemReport, loadConfig, MESSAGE_PREFIX, STRICT_EXIT_CODE } from '../env/index.ts';
+import {
+  type Config,
+  type EnvSource,
+  formatProblemReport,
+  loadConfig,
+  MESSAGE_PREFIX,
+  STRICT_EXIT_CODE,
+} from '../env/index.ts';
+import { isPermitted } from './runtime.ts';
+import { sharedState } from './state.ts';
 import { writeStderr } from './stderr.ts';
 
-// Shared by the CommonJS and ESM bundles, which can both be loaded into one process
-// (`--require` and `--import` together): whichever runs first does the work.
-const STATE_KEY = Symbol.for('rpcplugin-telemetry.preload');
-
-type GlobalWithState = typeof globalThis & { [STATE_KEY]?: { startedAt: number } };
+type AgentModule = typeof import('./start.ts');
 
 export function runPreload(): void {
+  // Node runs preloads again in every worker thread; the agent belongs to the main thread only.
   if (!isMainThread) return;
-  const global = globalThis as GlobalWithState;
-  if (global[STATE_KEY]) return;
-  global[STATE_KEY] = { startedAt: Date.now() };
+  const state = sharedState();
+  // The CommonJS and ESM bundles can both be loaded (`--require` and `--import`): the first one works.
+  if (state.preloaded) return;
+  state.preloaded = true;
 
   let exitCode: number | undefined;
   try {
@@ -28,11 +39,27 @@ export function runPreload(): void {
     const report = formatProblemReport(problems, config.strict);
     if (report !== '') writeStderr(report);
     if (config.strict && problems.length > 0) exitCode = STRICT_EXIT_CODE;
+    else if (config.enabled) state.agent = loadAgent()?.startAgent(config satisfies Config);
   } catch (error) {
     // A bug of ours must not take the application down: say so and let it run without telemetry.
     writeStderr(`${MESSAGE_PREFIX} internal error, telemetry is off: ${describeError(error)}\n`);
   }
   if (exitCode !== undefined) process.exit(exitCode);
+}
+
+/**
+ * dist/agent.cjs, beside this bundle, loaded synchronously so the SDK is up before user code;
+ * undefined, with one warning, when the runtime may not read it (Deno without --allow-read).
+ */
+function loadAgent(): AgentModule | undefined {
+  const here = typeof __filename === 'string' ? __filename : fileURLToPath(import.meta.url);
+  if (!isPermitted({ name: 'read', path: dirname(here) })) {
+    writeStderr(
+      `${MESSAGE_PREFIX} Deno does not allow reading ${dirname(here)}, where the agent is; telemetry is off. Run with --allow-read (or -A).\n`,
+    );
+    return undefined;
+  }
+  return createRequire(here)('./agent.cjs') as AgentModule;
 }
 
 function describeError(error: unknown): string {

@@ -1,0 +1,52 @@
+/**
+ * The SDK's own diagnostics (OTEL_LOG_LEVEL), prefixed and written to stderr. The API's
+ * DiagConsoleLogger would send info and debug to console.info/console.debug, which is stdout.
+ */
+import { type DiagLogger, DiagLogLevel, diag } from '@opentelemetry/api';
+import type { LogLevel } from '../env/index.ts';
+import { MESSAGE_PREFIX } from '../env/index.ts';
+import { writeStderr } from './stderr.ts';
+
+const LEVELS: Record<LogLevel, DiagLogLevel> = {
+  none: DiagLogLevel.NONE,
+  error: DiagLogLevel.ERROR,
+  warn: DiagLogLevel.WARN,
+  info: DiagLogLevel.INFO,
+  debug: DiagLogLevel.DEBUG,
+  verbose: DiagLogLevel.VERBOSE,
+  all: DiagLogLevel.ALL,
+};
+
+function line(level: string) {
+  return (message: string, ...args: unknown[]) => {
+    const details = args.map((arg) =>
+      arg instanceof Error ? arg.message : typeof arg === 'string' ? arg : safeJson(arg),
+    );
+    writeStderr(`${MESSAGE_PREFIX} [otel ${level}] ${[message, ...details].join(' ')}\n`);
+  };
+}
+
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+const stderrLogger: DiagLogger = {
+  error: line('error'),
+  warn: line('warn'),
+  info: line('info'),
+  debug: line('debug'),
+  verbose: line('verbose'),
+};
+
+export function installDiagnostics(level: LogLevel): void {
+  diag.setLogger(stderrLogger, { logLevel: LEVELS[level], suppressOverrideMessage: true });
+}
+
+/** A warning of the agent's own, in the same voice as the configuration report. */
+export function warn(message: string): void {
+  writeStderr(`${MESSAGE_PREFIX} ${message}\n`);
+}

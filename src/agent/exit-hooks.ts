@@ -1,0 +1,40 @@
+/**
+ * Flushing at the end of the process without changing how it ends (design, hard rule 3):
+ * - natural exit: `beforeExit` flushes, bounded by RPCPLUGIN_SHUTDOWN_TIMEOUT;
+ * - SIGTERM / SIGINT: when the app has no handler of its own, flush (bounded) and then let the signal
+ *   end the process as it would have, so the exit status still says "killed by SIGTERM". When the app
+ *   has a handler, it keeps control; the agent only starts a flush.
+ * A listener of ours disables the runtime's default signal action, hence the re-raise.
+ */
+import process from 'node:process';
+import { settleWithin } from './bounded.ts';
+import { warn } from './diagnostics.ts';
+import type { RunningAgent } from './state.ts';
+
+const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
+
+export function installExitHooks(agent: RunningAgent, timeoutMs: number): void {
+  process.once('beforeExit', () => {
+    void settleWithin(agent.shutdown(), timeoutMs).then((done) => {
+      if (!done) {
+        warn(`telemetry was not flushed within RPCPLUGIN_SHUTDOWN_TIMEOUT (${timeoutMs} ms); exiting without it.`);
+        process.exit();
+      }
+    });
+  });
+  for (const signal of SIGNALS) {
+    const onSignal = () => {
+      if (process.listenerCount(signal) > 1) {
+        void agent.forceFlush();
+        return;
+      }
+      process.removeListener(signal, onSignal);
+      void settleWithin(agent.shutdown(), timeoutMs).then(() => process.kill(process.pid, signal));
+    };
+    try {
+      process.on(signal, onSignal);
+    } catch {
+      // A runtime without this signal (Windows has no SIGTERM listener): nothing to hook.
+    }
+  }
+}

@@ -1,0 +1,32 @@
+import type { Resource } from '@opentelemetry/resources';
+import {
+  MeterProvider,
+  type MetricReader,
+  PeriodicExportingMetricReader,
+  type PushMetricExporter,
+} from '@opentelemetry/sdk-metrics';
+import type { Config } from '../env/index.ts';
+import { StderrMetricExporter } from './console-exporters.ts';
+import { warn } from './diagnostics.ts';
+import { createOtlpMetricExporter } from './otlp-http.ts';
+import { unsupportedProtocol } from './unsupported.ts';
+
+export function createMeterProvider(config: Config, resource: Resource): MeterProvider {
+  const { metrics } = config;
+  const readers: MetricReader[] = [];
+  const periodic = (exporter: PushMetricExporter) =>
+    new PeriodicExportingMetricReader({
+      exporter,
+      exportIntervalMillis: metrics.exportIntervalMs,
+      exportTimeoutMillis: metrics.exportTimeoutMs,
+    });
+  for (const exporter of metrics.exporters) {
+    if (exporter === 'console') readers.push(periodic(new StderrMetricExporter()));
+    else if (exporter === 'prometheus')
+      warn('OTEL_METRICS_EXPORTER=prometheus is not supported by this version yet; ignored.');
+    else if (unsupportedProtocol(metrics.otlp, 'OTEL_EXPORTER_OTLP_METRICS_PROTOCOL') === undefined) {
+      readers.push(periodic(createOtlpMetricExporter(metrics)));
+    }
+  }
+  return new MeterProvider({ resource, readers });
+}

@@ -1,0 +1,72 @@
+/**
+ * Starting the OpenTelemetry SDK from a validated Config: providers for the three signals, the
+ * context manager and propagators, registered as the API's globals, and the exit hooks.
+ * Built from the SDK components rather than NodeSDK (design: "Dependencies and packaging").
+ */
+import { context, metrics, propagation, trace } from '@opentelemetry/api';
+import { logs } from '@opentelemetry/api-logs';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import type { Config } from '../env/index.ts';
+import { settleWithin } from './bounded.ts';
+import { installDiagnostics, warn } from './diagnostics.ts';
+import { installExitHooks } from './exit-hooks.ts';
+import { createLoggerProvider } from './logs.ts';
+import { createMeterProvider } from './metrics.ts';
+import { buildPropagator } from './propagation.ts';
+import { buildResource } from './resource.ts';
+import { isPermitted } from './runtime.ts';
+import type { RunningAgent } from './state.ts';
+import { createTracerProvider } from './traces.ts';
+
+export function startAgent(config: Config): RunningAgent {
+  installDiagnostics(config.logLevel);
+  warnAboutMissingPermissions(config);
+  const resource = buildResource(config);
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  propagation.setGlobalPropagator(buildPropagator(config.propagators));
+
+  const tracerProvider = createTracerProvider(config, resource);
+  const meterProvider = createMeterProvider(config, resource);
+  const loggerProvider = createLoggerProvider(config, resource);
+  if (!trace.setGlobalTracerProvider(tracerProvider)) {
+    warn('another OpenTelemetry tracer provider was registered first (Deno with OTEL_DENO=true?); spans go there.');
+  }
+  metrics.setGlobalMeterProvider(meterProvider);
+  logs.setGlobalLoggerProvider(loggerProvider);
+
+  const timeoutMs = config.shutdownTimeoutMs;
+  const providers = [tracerProvider, meterProvider, loggerProvider];
+  let stopping: Promise<void> | undefined;
+  const agent: RunningAgent = {
+    async forceFlush() {
+      await settleWithin(Promise.allSettled(providers.map((provider) => provider.forceFlush())), timeoutMs);
+    },
+    shutdown() {
+      stopping ??= settleWithin(Promise.allSettled(providers.map((provider) => provider.shutdown())), timeoutMs).then(
+        () => undefined,
+      );
+      return stopping;
+    },
+  };
+  installExitHooks(agent, timeoutMs);
+  return agent;
+}
+
+/**
+ * What Deno would refuse, said once at start instead of as a stream of export errors (or a prompt).
+ * Node and Bun grant everything.
+ */
+function warnAboutMissingPermissions(config: Config): void {
+  const missing: string[] = [];
+  const sys = (['hostname', 'osRelease'] as const).filter((kind) => !isPermitted({ name: 'sys', kind }));
+  if (sys.length > 0) missing.push(`--allow-sys=${sys.join(',')} (host and OS attributes are left out)`);
+  const endpoints = [
+    config.traces.exporters.includes('otlp') ? config.traces.otlp.endpoint : undefined,
+    config.metrics.exporters.includes('otlp') ? config.metrics.otlp.endpoint : undefined,
+    config.logs.exporters.includes('otlp') ? config.logs.otlp.endpoint : undefined,
+  ];
+  const hosts = [...new Set(endpoints.filter((url) => url !== undefined).map((url) => new URL(url).host))];
+  const deniedHosts = hosts.filter((host) => !isPermitted({ name: 'net', host }));
+  if (deniedHosts.length > 0) missing.push(`--allow-net=${deniedHosts.join(',')} (telemetry cannot be exported)`);
+  if (missing.length > 0) warn(`Deno permissions missing: ${missing.join('; ')}.`);
+}
