@@ -240,6 +240,17 @@ const CONTRACT: { readonly [K in VariableName]: Contract } = {
     ],
     invalid: NOT_BOOLEAN,
   },
+  OTEL_DENO: {
+    read: (config) => config.denoBuiltinTelemetry,
+    accepted: BOOLEAN,
+    using: 'the default false',
+    valid: [
+      ['true', true],
+      [' TRUE ', true],
+      ['false', false],
+    ],
+    invalid: NOT_BOOLEAN,
+  },
   RPCPLUGIN_TELEMETRY: {
     read: (config) => config.enabled,
     accepted: BOOLEAN,

@@ -296,3 +296,27 @@ describe('Deno permissions', () => {
     assert.equal(rest.join('\n'), alone.stderr, run.command);
   });
 });
+
+describe("Deno's built-in OpenTelemetry (OTEL_DENO)", () => {
+  const env = { OTEL_DENO: 'true', APP_EXIT_CODE: '3' };
+
+  test(`deno (${VERSIONS.deno}) OTEL_DENO=true: the agent stands aside with one line and the app is untouched`, async () => {
+    const [run, alone] = await Promise.all([
+      runApp({ runtime: 'deno', loader: loader('deno', '--preload'), script: fixture('app.mjs'), env }),
+      baseline('deno', 'app.mjs', { APP_EXIT_CODE: '3' }),
+    ]);
+    assertSameOutput(run, alone);
+    const standAside =
+      "rpcplugin-telemetry: OTEL_DENO=true: Deno's built-in OpenTelemetry exports traces, metrics and logs; the agent does not start its own SDK.\n";
+    assert.equal(run.stderr, standAside + alone.stderr, run.command);
+  });
+
+  test(`node20 OTEL_DENO=true means nothing outside Deno: no message`, async () => {
+    const [run, alone] = await Promise.all([
+      runApp({ runtime: 'node20', loader: loader('node20', '--import'), script: fixture('app.mjs'), env }),
+      baseline('node20', 'app.mjs', { APP_EXIT_CODE: '3' }),
+    ]);
+    assertSameOutput(run, alone);
+    assert.equal(run.stderr, alone.stderr, run.command);
+  });
+});

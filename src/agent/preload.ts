@@ -17,7 +17,7 @@ import {
   MESSAGE_PREFIX,
   STRICT_EXIT_CODE,
 } from '../env/index.ts';
-import { isPermitted } from './runtime.ts';
+import { detectRuntime, isPermitted } from './runtime.ts';
 import { sharedState } from './state.ts';
 import { writeStderr } from './stderr.ts';
 
@@ -39,12 +39,24 @@ export function runPreload(): void {
     const report = formatProblemReport(problems, config.strict);
     if (report !== '') writeStderr(report);
     if (config.strict && problems.length > 0) exitCode = STRICT_EXIT_CODE;
-    else if (config.enabled) state.agent = loadAgent()?.startAgent(config satisfies Config);
+    else if (config.enabled && !standAsideForDeno(config)) state.agent = loadAgent()?.startAgent(config);
   } catch (error) {
     // A bug of ours must not take the application down: say so and let it run without telemetry.
     writeStderr(`${MESSAGE_PREFIX} internal error, telemetry is off: ${describeError(error)}\n`);
   }
   if (exitCode !== undefined) process.exit(exitCode);
+}
+
+/**
+ * Deno's built-in OpenTelemetry (OTEL_DENO=true) registers the API globals before any preload runs,
+ * so a second SDK could not register and would export nothing: Deno keeps export, we say so once.
+ */
+function standAsideForDeno(config: Config): boolean {
+  if (!config.denoBuiltinTelemetry || detectRuntime().name !== 'deno') return false;
+  writeStderr(
+    `${MESSAGE_PREFIX} OTEL_DENO=true: Deno's built-in OpenTelemetry exports traces, metrics and logs; the agent does not start its own SDK.\n`,
+  );
+  return true;
 }
 
 /**

@@ -47,6 +47,8 @@ export interface Config {
   /** false when RPCPLUGIN_TELEMETRY=false or OTEL_SDK_DISABLED=true: nothing is started. */
   readonly enabled: boolean;
   readonly strict: boolean;
+  /** OTEL_DENO=true: on Deno, Deno's built-in OpenTelemetry owns export and the agent stands aside. */
+  readonly denoBuiltinTelemetry: boolean;
   readonly logLevel: LogLevel;
   readonly shutdownTimeoutMs: number;
   readonly instrumentations: Readonly<Record<Instrumentation, boolean>>;

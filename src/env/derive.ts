@@ -18,6 +18,7 @@ export function deriveConfig(resolution: Resolution): Config {
   return {
     enabled: values.RPCPLUGIN_TELEMETRY === true && values.OTEL_SDK_DISABLED !== true,
     strict: values.RPCPLUGIN_STRICT === true,
+    denoBuiltinTelemetry: values.OTEL_DENO === true,
     logLevel: need(values, 'OTEL_LOG_LEVEL'),
     shutdownTimeoutMs: need(values, 'RPCPLUGIN_SHUTDOWN_TIMEOUT'),
     instrumentations: deriveInstrumentations(need(values, 'RPCPLUGIN_INSTRUMENTATIONS')),

@@ -193,6 +193,13 @@ export const variables = {
     description: 'true disables the OpenTelemetry SDK: the agent loads nothing beyond this configuration check.',
     group: 'General',
   }),
+  OTEL_DENO: variable({
+    kind: boolean(),
+    default: false,
+    description:
+      "Deno's own switch for its built-in OpenTelemetry. When true on Deno, Deno exports traces, metrics and logs itself and the agent does not start its SDK (it still checks this configuration).",
+    group: 'General',
+  }),
   RPCPLUGIN_TELEMETRY: variable({
     kind: boolean(),
     default: true,
