@@ -4,6 +4,8 @@
  * - SIGTERM / SIGINT: when the app has no handler of its own, flush (bounded) and then let the signal
  *   end the process as it would have, so the exit status still says "killed by SIGTERM". When the app
  *   has a handler, it keeps control; the agent only starts a flush.
+ * - `process.exit()` (and anything else that ends the process without returning to the event loop):
+ *   the `exit` event sends what is still pending, synchronously (exit-export.ts).
  * A listener of ours disables the runtime's default signal action, hence the re-raise.
  */
 import process from 'node:process';
@@ -13,7 +15,9 @@ import type { RunningAgent } from './state.ts';
 
 const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 
-export function installExitHooks(agent: RunningAgent, timeoutMs: number): void {
+export function installExitHooks(agent: RunningAgent, timeoutMs: number, exportPendingNow: () => void): void {
+  // process.exit() and exits from an app's own signal handler never return to the event loop.
+  process.once('exit', exportPendingNow);
   process.once('beforeExit', () => {
     void settleWithin(agent.shutdown(), timeoutMs).then((done) => {
       if (!done) {

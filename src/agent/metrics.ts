@@ -8,7 +8,7 @@ import {
 import type { Config } from '../env/index.ts';
 import { StderrMetricExporter } from './console-exporters.ts';
 import { warn } from './diagnostics.ts';
-import { createOtlpMetricExporter } from './otlp-http.ts';
+import { createOtlpMetricExporter, resolveOtlpTarget } from './otlp-http.ts';
 import { unsupportedProtocol } from './unsupported.ts';
 
 export function createMeterProvider(config: Config, resource: Resource): MeterProvider {
@@ -25,7 +25,8 @@ export function createMeterProvider(config: Config, resource: Resource): MeterPr
     else if (exporter === 'prometheus')
       warn('OTEL_METRICS_EXPORTER=prometheus is not supported by this version yet; ignored.');
     else if (unsupportedProtocol(metrics.otlp, 'OTEL_EXPORTER_OTLP_METRICS_PROTOCOL') === undefined) {
-      readers.push(periodic(createOtlpMetricExporter(metrics)));
+      const target = resolveOtlpTarget(metrics.otlp, 'OTEL_EXPORTER_OTLP_METRICS_');
+      readers.push(periodic(createOtlpMetricExporter(target, metrics.temporality)));
     }
   }
   return new MeterProvider({ resource, readers });

@@ -25,28 +25,50 @@ import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
 import type { Config, OtlpExporterConfig } from '../env/index.ts';
 import { VERSION } from '../version.ts';
 import { warn } from './diagnostics.ts';
+import type { ExitRequest } from './exit-export.ts';
 
 // The exporter base's own default: how many exports may be in flight at once.
 const CONCURRENCY_LIMIT = 30;
 
-function httpConfiguration(otlp: OtlpExporterConfig, variablePrefix: string) {
+/** Where and how one signal is sent, resolved once (TLS files read) for the exporter and for exit-export.ts. */
+export interface OtlpTarget {
+  readonly url: string;
+  readonly json: boolean;
+  /** The user's headers with our Content-Type, which they may not override. */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly timeoutMs: number;
+  readonly compression: 'gzip' | 'none';
+  readonly tls: { readonly ca?: Buffer; readonly cert?: Buffer; readonly key?: Buffer };
+}
+
+export function resolveOtlpTarget(otlp: OtlpExporterConfig, variablePrefix: string): OtlpTarget {
   const json = otlp.protocol === 'http/json';
-  const fixedHeaders = { 'Content-Type': json ? 'application/json' : 'application/x-protobuf' };
-  const headers = { ...otlp.headers, ...fixedHeaders };
   return {
     url: otlp.endpoint,
-    headers: async () => headers,
+    json,
+    headers: { ...otlp.headers, 'Content-Type': json ? 'application/json' : 'application/x-protobuf' },
     // The exporter base refuses 0; a zero timeout means "as short as possible".
-    timeoutMillis: Math.max(1, otlp.timeoutMs),
-    concurrencyLimit: CONCURRENCY_LIMIT,
+    timeoutMs: Math.max(1, otlp.timeoutMs),
     compression: otlp.compression,
-    agentFactory: httpAgentFactoryFromOptions({ keepAlive: true, ...readTlsFiles(otlp, variablePrefix) }),
+    tls: readTlsFiles(otlp, variablePrefix),
+  };
+}
+
+function httpConfiguration(target: OtlpTarget) {
+  const { headers } = target;
+  return {
+    url: target.url,
+    headers: async () => headers,
+    timeoutMillis: target.timeoutMs,
+    concurrencyLimit: CONCURRENCY_LIMIT,
+    compression: target.compression,
+    agentFactory: httpAgentFactoryFromOptions({ keepAlive: true, ...target.tls }),
     userAgent: `rpcplugin-telemetry/${VERSION}`,
   };
 }
 
 /** CA and client certificate files, read once at start; an unreadable one is a warning and is left out. */
-function readTlsFiles(otlp: OtlpExporterConfig, variablePrefix: string): { ca?: Buffer; cert?: Buffer; key?: Buffer } {
+function readTlsFiles(otlp: OtlpExporterConfig, variablePrefix: string): OtlpTarget['tls'] {
   const read = (path: string | undefined, variable: string) => {
     if (path === undefined) return undefined;
     try {
@@ -66,12 +88,25 @@ function readTlsFiles(otlp: OtlpExporterConfig, variablePrefix: string): { ca?: 
   return Object.fromEntries(Object.entries(files).filter(([, value]) => value !== undefined));
 }
 
-export function createOtlpSpanExporter(otlp: OtlpExporterConfig): SpanExporter {
-  const serializer = otlp.protocol === 'http/json' ? JsonTraceSerializer : ProtobufTraceSerializer;
+/** The request exit-export.ts sends for records still pending when the process exits. */
+export function exitRequest(target: OtlpTarget, body: Uint8Array | undefined): ExitRequest | undefined {
+  if (body === undefined || body.length === 0) return undefined;
+  return { url: target.url, headers: target.headers, body, gzip: target.compression === 'gzip', tls: target.tls };
+}
+
+export function spanSerializer(target: OtlpTarget) {
+  return target.json ? JsonTraceSerializer : ProtobufTraceSerializer;
+}
+
+export function logSerializer(target: OtlpTarget) {
+  return target.json ? JsonLogsSerializer : ProtobufLogsSerializer;
+}
+
+export function createOtlpSpanExporter(target: OtlpTarget): SpanExporter {
   return new OTLPExporterBase<ReadableSpan[]>(
     createOtlpHttpExportDelegate(
-      httpConfiguration(otlp, 'OTEL_EXPORTER_OTLP_TRACES_'),
-      serializer,
+      httpConfiguration(target),
+      spanSerializer(target),
       'otlp_http_span_exporter',
       TraceExporterMetricsHelper,
       undefined,
@@ -85,27 +120,28 @@ const TEMPORALITY: Record<Config['metrics']['temporality'], AggregationTemporali
   lowmemory: AggregationTemporalityPreference.LOWMEMORY,
 };
 
-export function createOtlpMetricExporter(metrics: Config['metrics']): PushMetricExporter {
-  const serializer = metrics.otlp.protocol === 'http/json' ? JsonMetricsSerializer : ProtobufMetricsSerializer;
+export function createOtlpMetricExporter(
+  target: OtlpTarget,
+  temporality: Config['metrics']['temporality'],
+): PushMetricExporter {
   return new OTLPMetricExporterBase(
     createOtlpHttpExportDelegate(
-      httpConfiguration(metrics.otlp, 'OTEL_EXPORTER_OTLP_METRICS_'),
-      serializer,
+      httpConfiguration(target),
+      target.json ? JsonMetricsSerializer : ProtobufMetricsSerializer,
       'otlp_http_metric_exporter',
       MetricsExporterMetricsHelper,
       undefined,
     ),
     // Passed explicitly so the exporter does not read OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE itself.
-    { temporalityPreference: TEMPORALITY[metrics.temporality] },
+    { temporalityPreference: TEMPORALITY[temporality] },
   );
 }
 
-export function createOtlpLogExporter(otlp: OtlpExporterConfig): LogRecordExporter {
-  const serializer = otlp.protocol === 'http/json' ? JsonLogsSerializer : ProtobufLogsSerializer;
+export function createOtlpLogExporter(target: OtlpTarget): LogRecordExporter {
   return new OTLPExporterBase<ReadableLogRecord[]>(
     createOtlpHttpExportDelegate(
-      httpConfiguration(otlp, 'OTEL_EXPORTER_OTLP_LOGS_'),
-      serializer,
+      httpConfiguration(target),
+      logSerializer(target),
       'otlp_http_log_exporter',
       LogsExporterMetricsHelper,
       undefined,

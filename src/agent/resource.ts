@@ -43,7 +43,11 @@ export function buildResource(config: Config): Resource {
         'telemetry.distro.version': VERSION,
       }),
     )
-    .merge(resourceFromAttributes(isPermitted({ name: 'sys', kind: 'hostname' }) ? detectSafely(hostDetector) : {}))
+    .merge(
+      resourceFromAttributes(
+        isPermitted({ name: 'sys', kind: 'hostname' }) ? { ...detectSafely(hostDetector), ...readMachineId() } : {},
+      ),
+    )
     .merge(resourceFromAttributes(isPermitted({ name: 'sys', kind: 'osRelease' }) ? detectSafely(osDetector) : {}))
     .merge(resourceFromAttributes(config.resource.attributes))
     .merge(
@@ -56,13 +60,32 @@ export function buildResource(config: Config): Resource {
     );
 }
 
-/** A detector's attributes, or none when the runtime refuses what it asks (a permission, a missing API). */
+/**
+ * A detector's attributes, or none when the runtime refuses what it asks (a permission, a missing
+ * API). Attributes that only settle later (the host detector's host.id is a Promise) are left out:
+ * a resource with pending attributes cannot be exported synchronously at process.exit.
+ */
 function detectSafely(detector: ResourceDetector): DetectedResourceAttributes {
   try {
-    return { ...detector.detect().attributes };
+    const detected = Object.entries(detector.detect().attributes ?? {});
+    return Object.fromEntries(detected.filter(([, value]) => !(value instanceof Promise)));
   } catch {
     return {};
   }
+}
+
+// host.id as the host detector finds it on Linux, read synchronously (see detectSafely).
+function readMachineId(): DetectedResourceAttributes {
+  for (const path of ['/etc/machine-id', '/var/lib/dbus/machine-id']) {
+    if (!isPermitted({ name: 'read', path })) continue;
+    try {
+      const id = readFileSync(path, 'utf8').trim();
+      if (id !== '') return { 'host.id': id };
+    } catch {
+      // Not Linux, or not readable here: try the next one, then go without.
+    }
+  }
+  return {};
 }
 
 /**
@@ -82,6 +105,8 @@ export function readAppPackage(mainScript: string | undefined): AppPackage {
 }
 
 function readPackageJson(path: string): AppPackage | undefined {
+  // Asked first: on Deno a read without permission could stop the process at a prompt.
+  if (!isPermitted({ name: 'read', path })) return undefined;
   let text: string;
   try {
     text = readFileSync(path, 'utf8');

@@ -9,14 +9,15 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import type { Config } from '../env/index.ts';
 import { settleWithin } from './bounded.ts';
 import { installDiagnostics, warn } from './diagnostics.ts';
+import { exportSynchronously } from './exit-export.ts';
 import { installExitHooks } from './exit-hooks.ts';
-import { createLoggerProvider } from './logs.ts';
+import { createLogPipeline } from './logs.ts';
 import { createMeterProvider } from './metrics.ts';
 import { buildPropagator } from './propagation.ts';
 import { buildResource } from './resource.ts';
 import { isPermitted } from './runtime.ts';
 import type { RunningAgent } from './state.ts';
-import { createTracerProvider } from './traces.ts';
+import { createTracePipeline } from './traces.ts';
 
 export function startAgent(config: Config): RunningAgent {
   installDiagnostics(config.logLevel);
@@ -25,9 +26,11 @@ export function startAgent(config: Config): RunningAgent {
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(buildPropagator(config.propagators));
 
-  const tracerProvider = createTracerProvider(config, resource);
+  const tracePipeline = createTracePipeline(config, resource);
+  const logPipeline = createLogPipeline(config, resource);
+  const tracerProvider = tracePipeline.provider;
   const meterProvider = createMeterProvider(config, resource);
-  const loggerProvider = createLoggerProvider(config, resource);
+  const loggerProvider = logPipeline.provider;
   if (!trace.setGlobalTracerProvider(tracerProvider)) {
     warn('another OpenTelemetry tracer provider was registered first (Deno with OTEL_DENO=true?); spans go there.');
   }
@@ -48,7 +51,15 @@ export function startAgent(config: Config): RunningAgent {
       return stopping;
     },
   };
-  installExitHooks(agent, timeoutMs);
+  installExitHooks(agent, timeoutMs, () => {
+    // Metrics are left out: collecting them is asynchronous all the way down.
+    const requests = [tracePipeline.takePending(), logPipeline.takePending()].filter(
+      (request) => request !== undefined,
+    );
+    if (!exportSynchronously(requests, timeoutMs)) {
+      warn(`telemetry pending at exit was not sent within RPCPLUGIN_SHUTDOWN_TIMEOUT (${timeoutMs} ms).`);
+    }
+  });
   return agent;
 }
 
