@@ -5,11 +5,12 @@
  * OTEL_* variables and the test runner's own variables (NODE_TEST_CONTEXT, NODE_OPTIONS, npm_*)
  * cannot leak in, and a time limit, so a hung child fails the test instead of hanging it.
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcessByStdio, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, sep } from 'node:path';
 import process from 'node:process';
+import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 
 /** The repository root: the nearest directory above this file (or its bundle in build/test) whose package.json is ours. */
@@ -168,6 +169,8 @@ export interface SpawnOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Milliseconds before the child is killed and the run fails; 20 s by default. */
   readonly timeoutMs?: number;
+  /** Called with the child as soon as it is spawned: to watch its output as it comes, or signal it. */
+  readonly onSpawn?: (child: ChildProcessByStdio<null, Readable, Readable>) => void;
 }
 
 export interface RunAppOptions extends SpawnOptions {
@@ -259,6 +262,7 @@ export function spawnCollect(command: string, args: readonly string[], options: 
   return new Promise((resolve, reject) => {
     // Its own process group, so that a timeout also kills what it started (npm starts node).
     const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    options.onSpawn?.(child);
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
     child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
