@@ -721,7 +721,7 @@ describe('formatProblemReport', () => {
       [
         'rpcplugin-telemetry: OTEL_SDK_DISABLED="nope" is not true or false. Accepted: true or false (any case). Using the default false.',
         'rpcplugin-telemetry: OTEL_EXPORTER_OTLP_HEADERS="[redacted]" has no valid key=value entry. Accepted: comma-separated key=value pairs, values percent-encoded, each key an HTTP header name. Using the default (none).',
-        'rpcplugin-telemetry: OTEL_EXPORTER_PROMETHEUS_PORT="99999" is above 65535. Accepted: a whole number from 0 to 65535. Using the default 9464.',
+        'rpcplugin-telemetry: OTEL_EXPORTER_PROMETHEUS_PORT="99999" is above 65535. Accepted: a whole number from 1 to 65535. Using the default 9464.',
         'rpcplugin-telemetry: RPCPLUGIN_STRICT=true: exiting with code 78 because of 3 configuration problems.',
         '',
       ].join('\n'),

@@ -561,10 +561,10 @@ const CONTRACT: { readonly [K in VariableName]: Contract } = {
   },
   OTEL_EXPORTER_PROMETHEUS_PORT: {
     read: (config) => config.metrics.prometheus.port,
-    accepted: 'a whole number from 0 to 65535',
+    accepted: 'a whole number from 1 to 65535',
     using: 'the default 9464',
     valid: [
-      ['0', 0],
+      ['1', 1],
       ['9090', 9090],
       [' 65535 ', 65535],
     ],
@@ -574,6 +574,7 @@ const CONTRACT: { readonly [K in VariableName]: Contract } = {
       [':9464', 'is not a whole number'],
       ['-1', 'is below 0'],
       ['65536', 'is above 65535'],
+      ['0', 'is below 1'],
       ['99999999999999999999', 'is above 65535'],
     ],
   },
@@ -939,7 +940,7 @@ const MESSAGES: readonly (readonly [env: EnvSource, message: string])[] = [
   ],
   [
     { OTEL_EXPORTER_PROMETHEUS_PORT: '70000' },
-    'OTEL_EXPORTER_PROMETHEUS_PORT="70000" is above 65535. Accepted: a whole number from 0 to 65535. Using the default 9464.',
+    'OTEL_EXPORTER_PROMETHEUS_PORT="70000" is above 65535. Accepted: a whole number from 1 to 65535. Using the default 9464.',
   ],
   [
     { OTEL_EXPORTER_OTLP_PROTOCOL: 'HTTP' },

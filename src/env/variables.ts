@@ -329,9 +329,9 @@ export const variables = {
     group: 'Prometheus exporter',
   }),
   OTEL_EXPORTER_PROMETHEUS_PORT: variable({
-    kind: integer({ min: 0, max: 65535 }),
+    kind: integer({ min: 1, max: 65535 }),
     default: 9464,
-    description: 'Port of the Prometheus endpoint (0 picks a free port).',
+    description: 'Port of the Prometheus endpoint.',
     group: 'Prometheus exporter',
   }),
 

@@ -1,0 +1,89 @@
+/**
+ * OTEL_METRICS_EXPORTER=prometheus on each runtime: the pull endpoint serves the app's metrics with
+ * the resource as target_info, and a busy port is one clear warning while the app runs on.
+ */
+import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
+import { describe, test } from 'node:test';
+import { closedPort } from './support/otlp-receiver.ts';
+import { fixture, loader, type RuntimeName, runApp } from './support/runtimes.ts';
+
+const ROWS: readonly { runtime: RuntimeName; loader: string; runtimeName: string }[] = [
+  { runtime: 'node20', loader: '--import', runtimeName: 'nodejs' },
+  { runtime: 'node24', loader: '--require', runtimeName: 'nodejs' },
+  { runtime: 'bun', loader: '--preload', runtimeName: 'bun' },
+  { runtime: 'deno', loader: '--preload', runtimeName: 'deno' },
+];
+
+const ONLY_PROMETHEUS = {
+  OTEL_METRICS_EXPORTER: 'prometheus',
+  OTEL_TRACES_EXPORTER: 'none',
+  OTEL_LOGS_EXPORTER: 'none',
+};
+
+async function scrapeWhileServing(row: (typeof ROWS)[number], port: number): Promise<{ body: string; stderr: string }> {
+  let body = '';
+  const run = await runApp({
+    runtime: row.runtime,
+    loader: loader(row.runtime, row.loader),
+    script: fixture('traced-app.mjs'),
+    env: {
+      ...ONLY_PROMETHEUS,
+      APP_END: 'serve',
+      OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1',
+      OTEL_EXPORTER_PROMETHEUS_PORT: String(port),
+    },
+    onSpawn(child) {
+      child.stderr.on('data', async (chunk: Buffer) => {
+        if (!chunk.toString().includes('app: serving')) return;
+        try {
+          body = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+        } finally {
+          child.kill('SIGTERM');
+        }
+      });
+    },
+  });
+  assert.equal(run.signal, 'SIGTERM', `${run.command}\n${run.stderr}`);
+  return { body, stderr: run.stderr };
+}
+
+describe('the Prometheus endpoint', () => {
+  for (const row of ROWS) {
+    test(`${row.runtime} ${row.loader}: serves the app's counter and the resource`, async () => {
+      const { body, stderr } = await scrapeWhileServing(row, await closedPort());
+      assert.match(
+        body,
+        /^fixture_counter_total\{fixture_attribute="value",otel_scope_name="rpcplugin-telemetry",otel_scope_version="[^"]+"\} 1$/m,
+        stderr,
+      );
+      assert.match(body, new RegExp(`^target_info\\{.*process_runtime_name="${row.runtimeName}".*\\} 1$`, 'm'));
+      assert.doesNotMatch(stderr, /rpcplugin-telemetry:/);
+    });
+  }
+
+  test('a busy port: one warning naming the variables, the app runs and exits as usual', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const run = await runApp({
+        runtime: 'node20',
+        loader: loader('node20', '--import'),
+        script: fixture('traced-app.mjs'),
+        env: {
+          ...ONLY_PROMETHEUS,
+          OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1',
+          OTEL_EXPORTER_PROMETHEUS_PORT: String(port),
+        },
+      });
+      assert.equal(run.exitCode, 0, run.stderr);
+      const warnings = run.stderr.split('\n').filter((line) => line.startsWith('rpcplugin-telemetry:'));
+      assert.deepEqual(warnings, [
+        `rpcplugin-telemetry: OTEL_EXPORTER_PROMETHEUS_HOST=127.0.0.1 OTEL_EXPORTER_PROMETHEUS_PORT=${port}: the Prometheus endpoint cannot listen (listen EADDRINUSE: address already in use 127.0.0.1:${port}); it is off, the app runs on.`,
+      ]);
+    } finally {
+      blocker.close();
+    }
+  });
+});
