@@ -572,7 +572,7 @@ const CONTRACT: { readonly [K in VariableName]: Contract } = {
       ['http', 'is not a whole number'],
       ['9464.0', 'is not a whole number'],
       [':9464', 'is not a whole number'],
-      ['-1', 'is below 0'],
+      ['-1', 'is below 1'],
       ['65536', 'is above 65535'],
       ['0', 'is below 1'],
       ['99999999999999999999', 'is above 65535'],
