@@ -43,7 +43,7 @@ export function createLogPipeline(config: Config, resource: Resource): LogPipeli
           exportTimeoutMillis: logs.batch.exportTimeoutMs,
         }),
       );
-      takePending = () => exitRequest(target, logSerializer(target).serializeRequest(pending.take()));
+      takePending = () => exitRequest(target, pending.take(), (logs) => logSerializer(target).serializeRequest(logs));
     }
   }
   const provider = new LoggerProvider({ resource, logRecordLimits: { ...logs.limits }, processors });

@@ -55,10 +55,10 @@ export function resolveOtlpTarget(otlp: OtlpExporterConfig, variablePrefix: stri
 }
 
 function httpConfiguration(target: OtlpTarget) {
-  const { headers } = target;
   return {
     url: target.url,
-    headers: async () => headers,
+    // A copy per export: the exporter base writes its User-Agent into the object it is given.
+    headers: async () => ({ ...target.headers }),
     timeoutMillis: target.timeoutMs,
     concurrencyLimit: CONCURRENCY_LIMIT,
     compression: target.compression,
@@ -88,10 +88,20 @@ function readTlsFiles(otlp: OtlpExporterConfig, variablePrefix: string): OtlpTar
   return Object.fromEntries(Object.entries(files).filter(([, value]) => value !== undefined));
 }
 
-/** The request exit-export.ts sends for records still pending when the process exits. */
-export function exitRequest(target: OtlpTarget, body: Uint8Array | undefined): ExitRequest | undefined {
+/**
+ * The request exit-export.ts sends for the records still pending when the process exits; none when
+ * nothing is pending (the JSON serializers would still make a body: `{"resourceSpans":[]}`).
+ */
+export function exitRequest<T>(
+  target: OtlpTarget,
+  records: T[],
+  serialize: (records: T[]) => Uint8Array | undefined,
+): ExitRequest | undefined {
+  if (records.length === 0) return undefined;
+  const body = serialize(records);
   if (body === undefined || body.length === 0) return undefined;
-  return { url: target.url, headers: target.headers, body, gzip: target.compression === 'gzip', tls: target.tls };
+  const headers = { ...target.headers, 'User-Agent': `rpcplugin-telemetry/${VERSION}` };
+  return { url: target.url, headers, body, gzip: target.compression === 'gzip', tls: target.tls };
 }
 
 export function spanSerializer(target: OtlpTarget) {

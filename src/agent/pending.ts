@@ -1,5 +1,5 @@
 /**
- * Records that a batch processor holds but has not yet handed to its exporter, so that an exit the
+ * Records that a batch processor holds or is exporting but that have not arrived yet, so that an exit the
  * event loop never returns from (`process.exit()`) can still send them (exit-export.ts). Bounded like
  * the processor's own queue: when full, the oldest record is forgotten, as the processor drops it.
  */
@@ -16,7 +16,7 @@ export class PendingRecords<T extends object> {
     this.records.add(record);
   }
 
-  /** Handed to the exporter: no longer ours to send. */
+  /** Delivered: no longer ours to send. */
   settle(records: readonly T[]): void {
     for (const record of records) this.records.delete(record);
   }
@@ -34,15 +34,24 @@ interface Exporter<T> {
   forceFlush?(): Promise<void>;
 }
 
-/** The exporter, telling `pending` which records it has been given. */
+// ExportResultCode.SUCCESS in @opentelemetry/core.
+const EXPORTED = 0;
+
+/**
+ * The exporter, telling `pending` which records have arrived. Records stay pending while their
+ * request is in flight: an exit in the middle of it would otherwise lose them (a record may then
+ * be sent twice, which is better than not at all).
+ */
 export function settlingExporter<T extends object>(
   exporter: Exporter<T>,
   pending: PendingRecords<T>,
 ): Exporter<T> & { forceFlush(): Promise<void> } {
   return {
     export(records, done) {
-      pending.settle(records);
-      exporter.export(records, done);
+      exporter.export(records, (result) => {
+        if (result.code === EXPORTED) pending.settle(records);
+        done(result);
+      });
     },
     shutdown: () => exporter.shutdown(),
     forceFlush: async () => exporter.forceFlush?.(),

@@ -40,18 +40,23 @@ export function startAgent(config: Config): RunningAgent {
   const timeoutMs = config.shutdownTimeoutMs;
   const providers = [tracerProvider, meterProvider, loggerProvider];
   let stopping: Promise<void> | undefined;
+  // Once the asynchronous shutdown has had its turn (done or timed out), the exit event adds no second wait.
+  let stopped = false;
   const agent: RunningAgent = {
     async forceFlush() {
       await settleWithin(Promise.allSettled(providers.map((provider) => provider.forceFlush())), timeoutMs);
     },
     shutdown() {
       stopping ??= settleWithin(Promise.allSettled(providers.map((provider) => provider.shutdown())), timeoutMs).then(
-        () => undefined,
+        () => {
+          stopped = true;
+        },
       );
       return stopping;
     },
   };
   installExitHooks(agent, timeoutMs, () => {
+    if (stopped) return;
     // Metrics are left out: collecting them is asynchronous all the way down.
     const requests = [tracePipeline.takePending(), logPipeline.takePending()].filter(
       (request) => request !== undefined,

@@ -41,7 +41,8 @@ export function createTracePipeline(config: Config, resource: Resource): TracePi
           exportTimeoutMillis: traces.batch.exportTimeoutMs,
         }),
       );
-      takePending = () => exitRequest(target, spanSerializer(target).serializeRequest(pending.take()));
+      takePending = () =>
+        exitRequest(target, pending.take(), (spans) => spanSerializer(target).serializeRequest(spans));
     }
   }
   const provider = new TracerProvider({
