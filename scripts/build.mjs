@@ -46,7 +46,11 @@ await Promise.all([
   // The SDK, loaded by the preload only when telemetry is on; one copy for both preload formats.
   build({
     ...common,
-    entryPoints: { agent: 'src/agent/start.ts', 'agent-prometheus': 'src/agent/lazy/prometheus.ts' },
+    entryPoints: {
+      agent: 'src/agent/start.ts',
+      'agent-prometheus': 'src/agent/lazy/prometheus.ts',
+      'agent-otlp-grpc': 'src/agent/lazy/otlp-grpc.ts',
+    },
     format: 'cjs',
     outExtension: { '.js': '.cjs' },
     outdir: 'dist',

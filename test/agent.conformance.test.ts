@@ -82,12 +82,6 @@ const INTENTIONAL_DIFFERENCES = {
     ours: 'none for every signal, with a warning ("none" is exclusive)',
     why: 'one rule for every list variable, and the one NodeSDK itself applies to metrics and logs',
   },
-  grpc: {
-    what: 'OTEL_EXPORTER_OTLP_PROTOCOL=grpc',
-    nodeSdk: 'OTLP/gRPC exporters',
-    ours: 'not shipped yet: one warning per signal, nothing exported (no http sent to a gRPC port)',
-    why: 'the gRPC exporters are to be loaded on demand in a later version',
-  },
   tracesNone: {
     what: 'OTEL_TRACES_EXPORTER=none',
     nodeSdk: 'no tracer provider at all ("SDK will not be initialized"): root spans are no-ops, nothing is injected',
@@ -688,22 +682,4 @@ describe('NodeSDK and our agent, run on the same environments, send the same tel
       checkUserAgents(ours, reference);
     });
   }
-
-  test(`${differenceTitle('grpc')} (NodeSDK not compared: it needs a gRPC receiver)`, async () => {
-    const row: Row = {
-      name: 'grpc',
-      env: (receiver) => ({ ...sendTo(receiver), OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }),
-      expect: { spans: [], metrics: [], propagated: TRACECONTEXT },
-    };
-    const ours = await observe('ours', row);
-    assertSane(ours, row);
-    assertWarnings(
-      ours,
-      (['TRACES', 'METRICS', 'LOGS'] as const).map(
-        (signal) => new RegExp(`OTEL_EXPORTER_OTLP_${signal}_PROTOCOL=grpc is not supported by this version yet`),
-      ),
-    );
-    assert.deepEqual(ours.requests, [], `nothing sent over http:\n${ours.receiver}`);
-    assert.deepEqual(ours.propagated, TRACECONTEXT, 'propagation does not depend on the exporter');
-  });
 });

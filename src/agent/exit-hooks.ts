@@ -9,7 +9,6 @@
  * A listener of ours disables the runtime's default signal action, hence the re-raise.
  */
 import process from 'node:process';
-import { settleWithin } from './bounded.ts';
 import { warn } from './diagnostics.ts';
 import type { RunningAgent } from './state.ts';
 
@@ -18,12 +17,15 @@ const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 export function installExitHooks(agent: RunningAgent, timeoutMs: number, exportPendingNow: () => void): void {
   // process.exit() and exits from an app's own signal handler never return to the event loop.
   process.once('exit', exportPendingNow);
+  const notFlushed = () =>
+    warn(`telemetry was not flushed within RPCPLUGIN_SHUTDOWN_TIMEOUT (${timeoutMs} ms); exiting without it.`);
+  // agent.shutdown() is itself bounded by the timeout and says whether it finished in time.
   process.once('beforeExit', () => {
-    void settleWithin(agent.shutdown(), timeoutMs).then((done) => {
-      if (!done) {
-        warn(`telemetry was not flushed within RPCPLUGIN_SHUTDOWN_TIMEOUT (${timeoutMs} ms); exiting without it.`);
-        process.exit();
-      }
+    void agent.shutdown().then((done) => {
+      if (done) return;
+      notFlushed();
+      // What still holds the event loop is the exporter's own request, which we no longer wait for.
+      process.exit();
     });
   });
   for (const signal of SIGNALS) {
@@ -33,7 +35,10 @@ export function installExitHooks(agent: RunningAgent, timeoutMs: number, exportP
         return;
       }
       process.removeListener(signal, onSignal);
-      void settleWithin(agent.shutdown(), timeoutMs).then(() => process.kill(process.pid, signal));
+      void agent.shutdown().then((done) => {
+        if (!done) notFlushed();
+        process.kill(process.pid, signal);
+      });
     };
     try {
       process.on(signal, onSignal);

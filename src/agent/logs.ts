@@ -11,7 +11,6 @@ import { StderrLogExporter } from './console-exporters.ts';
 import type { ExitRequest } from './exit-export.ts';
 import { createOtlpLogExporter, exitRequest, logSerializer, resolveOtlpTarget } from './otlp-http.ts';
 import { PendingRecords, settlingExporter } from './pending.ts';
-import { unsupportedProtocol } from './unsupported.ts';
 
 export interface LogPipeline {
   readonly provider: LoggerProvider;
@@ -26,7 +25,7 @@ export function createLogPipeline(config: Config, resource: Resource): LogPipeli
   for (const exporter of logs.exporters) {
     if (exporter === 'console') {
       processors.push(new SimpleLogRecordProcessor({ exporter: new StderrLogExporter() }));
-    } else if (unsupportedProtocol(logs.otlp, 'OTEL_EXPORTER_OTLP_LOGS_PROTOCOL') === undefined) {
+    } else {
       const target = resolveOtlpTarget(logs.otlp, 'OTEL_EXPORTER_OTLP_LOGS_');
       const pending = new PendingRecords<ReadableLogRecord>(logs.batch.maxQueueSize);
       processors.push(

@@ -10,7 +10,6 @@ import { StderrMetricExporter } from './console-exporters.ts';
 import { warn } from './diagnostics.ts';
 import { loadSibling } from './load-sibling.ts';
 import { createOtlpMetricExporter, resolveOtlpTarget } from './otlp-http.ts';
-import { unsupportedProtocol } from './unsupported.ts';
 
 export function createMeterProvider(config: Config, resource: Resource): MeterProvider {
   const { metrics } = config;
@@ -24,7 +23,7 @@ export function createMeterProvider(config: Config, resource: Resource): MeterPr
   for (const exporter of metrics.exporters) {
     if (exporter === 'console') readers.push(periodic(new StderrMetricExporter()));
     else if (exporter === 'prometheus') readers.push(createPrometheusReader(metrics.prometheus));
-    else if (unsupportedProtocol(metrics.otlp, 'OTEL_EXPORTER_OTLP_METRICS_PROTOCOL') === undefined) {
+    else {
       const target = resolveOtlpTarget(metrics.otlp, 'OTEL_EXPORTER_OTLP_METRICS_');
       readers.push(periodic(createOtlpMetricExporter(target, metrics.temporality)));
     }

@@ -5,7 +5,7 @@
  * unvalidated reader (design: "one source of truth").
  */
 import { readFileSync } from 'node:fs';
-import { AggregationTemporalityPreference, OTLPMetricExporterBase } from '@opentelemetry/exporter-metrics-otlp-http';
+import { OTLPMetricExporterBase } from '@opentelemetry/exporter-metrics-otlp-http';
 import { OTLPExporterBase } from '@opentelemetry/otlp-exporter-base';
 import { createOtlpHttpExportDelegate, httpAgentFactoryFromOptions } from '@opentelemetry/otlp-exporter-base/node-http';
 import {
@@ -26,6 +26,8 @@ import type { Config, OtlpExporterConfig } from '../env/index.ts';
 import { VERSION } from '../version.ts';
 import { warn } from './diagnostics.ts';
 import type { ExitRequest } from './exit-export.ts';
+import { loadSibling } from './load-sibling.ts';
+import { TEMPORALITY } from './temporality.ts';
 
 // The exporter base's own default: how many exports may be in flight at once.
 const CONCURRENCY_LIMIT = 30;
@@ -33,6 +35,7 @@ const CONCURRENCY_LIMIT = 30;
 /** Where and how one signal is sent, resolved once (TLS files read) for the exporter and for exit-export.ts. */
 export interface OtlpTarget {
   readonly url: string;
+  readonly protocol: OtlpExporterConfig['protocol'];
   readonly json: boolean;
   /** The user's headers with our Content-Type, which they may not override. */
   readonly headers: Readonly<Record<string, string>>;
@@ -45,6 +48,7 @@ export function resolveOtlpTarget(otlp: OtlpExporterConfig, variablePrefix: stri
   const json = otlp.protocol === 'http/json';
   return {
     url: otlp.endpoint,
+    protocol: otlp.protocol,
     json,
     headers: { ...otlp.headers, 'Content-Type': json ? 'application/json' : 'application/x-protobuf' },
     // The exporter base refuses 0; a zero timeout means "as short as possible".
@@ -97,7 +101,8 @@ export function exitRequest<T>(
   records: T[],
   serialize: (records: T[]) => Uint8Array | undefined,
 ): ExitRequest | undefined {
-  if (records.length === 0) return undefined;
+  // Only the http protocols: the exit path POSTs from a plain worker, without a gRPC client.
+  if (records.length === 0 || target.protocol === 'grpc') return undefined;
   const body = serialize(records);
   if (body === undefined || body.length === 0) return undefined;
   const headers = { ...target.headers, 'User-Agent': `rpcplugin-telemetry/${VERSION}` };
@@ -112,7 +117,13 @@ export function logSerializer(target: OtlpTarget) {
   return target.json ? JsonLogsSerializer : ProtobufLogsSerializer;
 }
 
+type GrpcExporters = typeof import('./lazy/otlp-grpc.ts');
+
+// OTLP/gRPC lives in its own bundle, with its own grpc-js: loaded only for a signal that uses it.
+const grpcExporters = () => loadSibling<GrpcExporters>('agent-otlp-grpc.cjs');
+
 export function createOtlpSpanExporter(target: OtlpTarget): SpanExporter {
+  if (target.protocol === 'grpc') return grpcExporters().createGrpcSpanExporter(target);
   return new OTLPExporterBase<ReadableSpan[]>(
     createOtlpHttpExportDelegate(
       httpConfiguration(target),
@@ -124,16 +135,11 @@ export function createOtlpSpanExporter(target: OtlpTarget): SpanExporter {
   );
 }
 
-const TEMPORALITY: Record<Config['metrics']['temporality'], AggregationTemporalityPreference> = {
-  cumulative: AggregationTemporalityPreference.CUMULATIVE,
-  delta: AggregationTemporalityPreference.DELTA,
-  lowmemory: AggregationTemporalityPreference.LOWMEMORY,
-};
-
 export function createOtlpMetricExporter(
   target: OtlpTarget,
   temporality: Config['metrics']['temporality'],
 ): PushMetricExporter {
+  if (target.protocol === 'grpc') return grpcExporters().createGrpcMetricExporter(target, temporality);
   return new OTLPMetricExporterBase(
     createOtlpHttpExportDelegate(
       httpConfiguration(target),
@@ -148,6 +154,7 @@ export function createOtlpMetricExporter(
 }
 
 export function createOtlpLogExporter(target: OtlpTarget): LogRecordExporter {
+  if (target.protocol === 'grpc') return grpcExporters().createGrpcLogExporter(target);
   return new OTLPExporterBase<ReadableLogRecord[]>(
     createOtlpHttpExportDelegate(
       httpConfiguration(target),

@@ -39,7 +39,7 @@ export function startAgent(config: Config): RunningAgent {
 
   const timeoutMs = config.shutdownTimeoutMs;
   const providers = [tracerProvider, meterProvider, loggerProvider];
-  let stopping: Promise<void> | undefined;
+  let stopping: Promise<boolean> | undefined;
   // Once the asynchronous shutdown has had its turn (done or timed out), the exit event adds no second wait.
   let stopped = false;
   const agent: RunningAgent = {
@@ -48,8 +48,9 @@ export function startAgent(config: Config): RunningAgent {
     },
     shutdown() {
       stopping ??= settleWithin(Promise.allSettled(providers.map((provider) => provider.shutdown())), timeoutMs).then(
-        () => {
+        (done) => {
           stopped = true;
+          return done;
         },
       );
       return stopping;

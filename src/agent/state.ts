@@ -5,8 +5,11 @@
 export interface RunningAgent {
   /** Exports what is buffered, within the timeout; the agent keeps running. */
   forceFlush(): Promise<void>;
-  /** Flushes and stops every provider, within the timeout; later calls return the same promise. */
-  shutdown(): Promise<void>;
+  /**
+   * Flushes and stops every provider, within the timeout; true when all of it was done in time.
+   * Later calls return the same promise.
+   */
+  shutdown(): Promise<boolean>;
 }
 
 export interface SharedState {

@@ -13,7 +13,6 @@ import type { ExitRequest } from './exit-export.ts';
 import { createOtlpSpanExporter, exitRequest, resolveOtlpTarget, spanSerializer } from './otlp-http.ts';
 import { PendingRecords, settlingExporter } from './pending.ts';
 import { buildSampler } from './sampler.ts';
-import { unsupportedProtocol } from './unsupported.ts';
 
 export interface TracePipeline {
   readonly provider: TracerProvider;
@@ -28,7 +27,7 @@ export function createTracePipeline(config: Config, resource: Resource): TracePi
   for (const exporter of traces.exporters) {
     if (exporter === 'console') {
       spanProcessors.push(new SimpleSpanProcessor({ exporter: new StderrSpanExporter() }));
-    } else if (unsupportedProtocol(traces.otlp, 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL') === undefined) {
+    } else {
       const target = resolveOtlpTarget(traces.otlp, 'OTEL_EXPORTER_OTLP_TRACES_');
       const pending = new PendingRecords<ReadableSpan>(traces.batch.maxQueueSize);
       spanProcessors.push(
