@@ -11,13 +11,14 @@ import { settleWithin } from './bounded.ts';
 import { installDiagnostics, warn } from './diagnostics.ts';
 import { exportSynchronously } from './exit-export.ts';
 import { installExitHooks } from './exit-hooks.ts';
-import { createLogPipeline } from './logs.ts';
-import { createMeterProvider } from './metrics.ts';
+import { startInstrumentations } from './instrumentations.ts';
+import { createLogPipeline } from './log-pipeline.ts';
+import { createMeterProvider } from './metric-pipeline.ts';
 import { buildPropagator } from './propagation.ts';
 import { buildResource } from './resource.ts';
 import { isPermitted } from './runtime.ts';
 import type { RunningAgent } from './state.ts';
-import { createTracePipeline } from './traces.ts';
+import { createTracePipeline } from './trace-pipeline.ts';
 
 export function startAgent(config: Config): RunningAgent {
   installDiagnostics(config.logLevel);
@@ -36,6 +37,7 @@ export function startAgent(config: Config): RunningAgent {
   }
   metrics.setGlobalMeterProvider(meterProvider);
   logs.setGlobalLoggerProvider(loggerProvider);
+  startInstrumentations(config);
 
   const timeoutMs = config.shutdownTimeoutMs;
   const providers = [tracerProvider, meterProvider, loggerProvider];
