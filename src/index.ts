@@ -3,8 +3,13 @@
  * Everything here works whether or not the agent runs: without it, the tracer and meter are the
  * OpenTelemetry API's no-ops and shutdown() resolves at once.
  */
+
+import process from 'node:process';
+import { isMainThread } from 'node:worker_threads';
 import { type Meter, metrics, type Tracer, trace } from '@opentelemetry/api';
+import { loadAgent } from './agent/load-agent.ts';
 import { sharedState } from './agent/state.ts';
+import { loadConfig } from './env/index.ts';
 import { VERSION } from './version.ts';
 
 const SCOPE = 'rpcplugin-telemetry';
@@ -22,6 +27,23 @@ export function getRpcMeter(): Meter {
 /** Whether the preload started the agent in this process (false in worker threads and when disabled). */
 export function isStarted(): boolean {
   return sharedState().agent !== undefined;
+}
+
+/**
+ * Starts the agent in the current worker thread, for telemetry made there: the preload starts it on
+ * the main thread only (Node runs preloads again in every worker; Bun and Deno do not). Call it first
+ * thing in the worker's script. Reads the same environment; does nothing when telemetry is off, and
+ * on the main thread. Returns whether the agent runs in this thread.
+ */
+export function startInWorker(): boolean {
+  if (isMainThread) return isStarted();
+  const state = sharedState();
+  if (state.agent === undefined) {
+    // The main thread has reported any configuration problem already.
+    const { config } = loadConfig({ ...process.env });
+    if (config.enabled) state.agent = loadAgent()?.startAgent(config, 'worker');
+  }
+  return state.agent !== undefined;
 }
 
 /**

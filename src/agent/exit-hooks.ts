@@ -10,11 +10,17 @@
  */
 import process from 'node:process';
 import { warn } from './diagnostics.ts';
+import type { AgentThread } from './start.ts';
 import type { RunningAgent } from './state.ts';
 
 const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 
-export function installExitHooks(agent: RunningAgent, timeoutMs: number, exportPendingNow: () => void): void {
+export function installExitHooks(
+  agent: RunningAgent,
+  timeoutMs: number,
+  thread: AgentThread,
+  exportPendingNow: () => void,
+): void {
   // process.exit() and exits from an app's own signal handler never return to the event loop.
   process.once('exit', exportPendingNow);
   const notFlushed = () =>
@@ -28,6 +34,9 @@ export function installExitHooks(agent: RunningAgent, timeoutMs: number, exportP
       process.exit();
     });
   });
+  // Signals belong to the process, and so to the main thread's agent. (Deno emits no beforeExit in a
+  // worker; there the exit event does the flushing.)
+  if (thread === 'worker') return;
   for (const signal of SIGNALS) {
     const onSignal = () => {
       if (process.listenerCount(signal) > 1) {

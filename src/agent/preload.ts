@@ -1,13 +1,10 @@
 /**
  * What the preload does before the application's first line: read and check the configuration,
  * report every problem once on stderr, stop the process in strict mode, and start the agent.
- * The SDK lives in a bundle of its own (dist/agent.cjs), loaded only when telemetry is on, so a
- * disabled agent costs the configuration check and nothing else.
+ * The SDK lives in a bundle of its own (dist/agent.cjs, see load-agent.ts), loaded only when
+ * telemetry is on, so a disabled agent costs the configuration check and nothing else.
  */
-import { createRequire } from 'node:module';
-import { dirname } from 'node:path';
 import process from 'node:process';
-import { fileURLToPath } from 'node:url';
 import { isMainThread } from 'node:worker_threads';
 import {
   type Config,
@@ -17,11 +14,10 @@ import {
   MESSAGE_PREFIX,
   STRICT_EXIT_CODE,
 } from '../env/index.ts';
-import { detectRuntime, isPermitted } from './runtime.ts';
+import { loadAgent } from './load-agent.ts';
+import { detectRuntime } from './runtime.ts';
 import { sharedState } from './state.ts';
 import { writeStderr } from './stderr.ts';
-
-type AgentModule = typeof import('./start.ts');
 
 export function runPreload(): void {
   // Node runs preloads again in every worker thread; the agent belongs to the main thread only.
@@ -57,21 +53,6 @@ function standAsideForDeno(config: Config): boolean {
     `${MESSAGE_PREFIX} OTEL_DENO=true: Deno's built-in OpenTelemetry exports traces, metrics and logs; the agent does not start its own SDK.\n`,
   );
   return true;
-}
-
-/**
- * dist/agent.cjs, beside this bundle, loaded synchronously so the SDK is up before user code;
- * undefined, with one warning, when the runtime may not read it (Deno without --allow-read).
- */
-function loadAgent(): AgentModule | undefined {
-  const here = typeof __filename === 'string' ? __filename : fileURLToPath(import.meta.url);
-  if (!isPermitted({ name: 'read', path: dirname(here) })) {
-    writeStderr(
-      `${MESSAGE_PREFIX} Deno does not allow reading ${dirname(here)}, where the agent is; telemetry is off. Run with --allow-read (or -A).\n`,
-    );
-    return undefined;
-  }
-  return createRequire(here)('./agent.cjs') as AgentModule;
 }
 
 function describeError(error: unknown): string {

@@ -20,7 +20,10 @@ import { isPermitted } from './runtime.ts';
 import type { RunningAgent } from './state.ts';
 import { createTracePipeline } from './trace-pipeline.ts';
 
-export function startAgent(config: Config): RunningAgent {
+/** Where the agent runs: the main thread owns the process's signals; a worker only its own exit. */
+export type AgentThread = 'main' | 'worker';
+
+export function startAgent(config: Config, thread: AgentThread = 'main'): RunningAgent {
   installDiagnostics(config.logLevel);
   warnAboutMissingPermissions(config);
   const resource = buildResource(config);
@@ -58,7 +61,7 @@ export function startAgent(config: Config): RunningAgent {
       return stopping;
     },
   };
-  installExitHooks(agent, timeoutMs, () => {
+  installExitHooks(agent, timeoutMs, thread, () => {
     if (stopped) return;
     // Metrics are left out: collecting them is asynchronous all the way down.
     const requests = [tracePipeline.takePending(), logPipeline.takePending()].filter(

@@ -1,0 +1,60 @@
+/**
+ * The agent runs on the main thread only; a worker opts in with startInWorker() from the public API.
+ * On each runtime: the worker's span arrives when it opted in, and only then; the main thread's
+ * span arrives either way.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { type OtlpReceiver, startOtlpReceiver } from './support/otlp-receiver.ts';
+import { fixture, loader, type RuntimeName, runApp } from './support/runtimes.ts';
+
+const ROWS: readonly { runtime: RuntimeName; loader: string }[] = [
+  { runtime: 'node20', loader: '--import' },
+  { runtime: 'node24', loader: '--import' },
+  { runtime: 'bun', loader: '--preload' },
+  { runtime: 'deno', loader: '--preload' },
+];
+
+let receiver: OtlpReceiver;
+before(async () => {
+  receiver = await startOtlpReceiver();
+});
+after(() => receiver.close());
+
+function spanNames(service: string): string[] {
+  return receiver
+    .spans()
+    .filter((span) => span.resource['service.name'] === service)
+    .map((span) => span.name)
+    .sort();
+}
+
+describe('worker threads', () => {
+  for (const row of ROWS) {
+    for (const optIn of [true, false]) {
+      const title = optIn
+        ? 'a worker that calls startInWorker() exports its own span'
+        : "a worker that does not opt in exports nothing; the main thread's span still arrives";
+      test(`${row.runtime} ${row.loader}: ${title}`, async () => {
+        const service = `worker-${row.runtime}-${optIn}`;
+        const run = await runApp({
+          runtime: row.runtime,
+          loader: loader(row.runtime, row.loader),
+          script: fixture('worker-optin-app.mjs'),
+          env: {
+            OTEL_SERVICE_NAME: service,
+            OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+            OTEL_METRICS_EXPORTER: 'none',
+            WORKER_OPT_IN: String(optIn),
+          },
+        });
+        assert.equal(run.exitCode, 0, `${run.command}\n${run.stderr}`);
+        assert.match(run.stderr, new RegExp(`^worker: started=${optIn}$`, 'm'));
+        assert.match(run.stderr, /^app: worker exited with 0$/m);
+        assert.doesNotMatch(run.stderr, /rpcplugin-telemetry:/);
+        const expected = optIn ? ['main.work', 'worker.work'] : ['main.work'];
+        assert.deepEqual(spanNames(service), expected, receiver.describe());
+      });
+    }
+  }
+});
