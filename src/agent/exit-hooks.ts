@@ -25,13 +25,23 @@ export function installExitHooks(
   process.once('exit', exportPendingNow);
   const notFlushed = () =>
     warn(`telemetry was not flushed within RPCPLUGIN_SHUTDOWN_TIMEOUT (${timeoutMs} ms); exiting without it.`);
-  // agent.shutdown() is itself bounded by the timeout and says whether it finished in time.
+  /**
+   * agent.shutdown() is bounded by the timeout and says whether it finished in time. The exporters'
+   * sockets and timers never hold the process open (otlp-http-transport.ts), so while the final
+   * flush runs, this timer does, for no longer than the timeout.
+   */
+  const shutdownHoldingOpen = () => {
+    const holdOpen = setTimeout(() => {}, timeoutMs + 1000);
+    return agent.shutdown().then((done) => {
+      clearTimeout(holdOpen);
+      if (!done) notFlushed();
+      return done;
+    });
+  };
   process.once('beforeExit', () => {
-    void agent.shutdown().then((done) => {
-      if (done) return;
-      notFlushed();
-      // What still holds the event loop is the exporter's own request, which we no longer wait for.
-      process.exit();
+    void shutdownHoldingOpen().then((done) => {
+      // What may still hold the event loop is an export we no longer wait for.
+      if (!done) process.exit();
     });
   });
   // Signals belong to the process, and so to the main thread's agent. (Deno emits no beforeExit in a
@@ -44,10 +54,7 @@ export function installExitHooks(
         return;
       }
       process.removeListener(signal, onSignal);
-      void agent.shutdown().then((done) => {
-        if (!done) notFlushed();
-        process.kill(process.pid, signal);
-      });
+      void shutdownHoldingOpen().then(() => process.kill(process.pid, signal));
     };
     try {
       process.on(signal, onSignal);

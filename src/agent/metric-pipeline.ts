@@ -1,25 +1,17 @@
 import type { Resource } from '@opentelemetry/resources';
-import {
-  MeterProvider,
-  type MetricReader,
-  PeriodicExportingMetricReader,
-  type PushMetricExporter,
-} from '@opentelemetry/sdk-metrics';
+import { MeterProvider, type MetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import type { Config } from '../env/index.ts';
 import { StderrMetricExporter } from './console-exporters.ts';
 import { warn } from './diagnostics.ts';
 import { loadSibling } from './load-sibling.ts';
 import { createOtlpMetricExporter, resolveOtlpTarget } from './otlp-http.ts';
+import { PeriodicReader } from './periodic-reader.ts';
 
 export function createMeterProvider(config: Config, resource: Resource): MeterProvider {
   const { metrics } = config;
   const readers: MetricReader[] = [];
   const periodic = (exporter: PushMetricExporter) =>
-    new PeriodicExportingMetricReader({
-      exporter,
-      exportIntervalMillis: metrics.exportIntervalMs,
-      exportTimeoutMillis: metrics.exportTimeoutMs,
-    });
+    new PeriodicReader(exporter, metrics.exportIntervalMs, metrics.exportTimeoutMs);
   for (const exporter of metrics.exporters) {
     if (exporter === 'console') readers.push(periodic(new StderrMetricExporter()));
     else if (exporter === 'prometheus') readers.push(createPrometheusReader(metrics.prometheus));

@@ -6,9 +6,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { OTLPMetricExporterBase } from '@opentelemetry/exporter-metrics-otlp-http';
-import { OTLPExporterBase } from '@opentelemetry/otlp-exporter-base';
-import { createOtlpHttpExportDelegate, httpAgentFactoryFromOptions } from '@opentelemetry/otlp-exporter-base/node-http';
+import { createOtlpNetworkExportDelegate, ExporterMetrics, OTLPExporterBase } from '@opentelemetry/otlp-exporter-base';
 import {
+  type IExporterMetricsHelper,
+  type ISerializer,
   JsonLogsSerializer,
   JsonMetricsSerializer,
   JsonTraceSerializer,
@@ -27,10 +28,12 @@ import { VERSION } from '../version.ts';
 import { warn } from './diagnostics.ts';
 import type { ExitRequest } from './exit-export.ts';
 import { loadSibling } from './load-sibling.ts';
+import { createHttpTransport } from './otlp-http-transport.ts';
 import { TEMPORALITY } from './temporality.ts';
 
 // The exporter base's own default: how many exports may be in flight at once.
 const CONCURRENCY_LIMIT = 30;
+const USER_AGENT = `rpcplugin-telemetry/${VERSION}`;
 
 /** Where and how one signal is sent, resolved once (TLS files read) for the exporter and for exit-export.ts. */
 export interface OtlpTarget {
@@ -58,17 +61,34 @@ export function resolveOtlpTarget(otlp: OtlpExporterConfig, variablePrefix: stri
   };
 }
 
-function httpConfiguration(target: OtlpTarget) {
-  return {
-    url: target.url,
-    // A copy per export: the exporter base writes its User-Agent into the object it is given.
-    headers: async () => ({ ...target.headers }),
-    timeoutMillis: target.timeoutMs,
-    concurrencyLimit: CONCURRENCY_LIMIT,
-    compression: target.compression,
-    agentFactory: httpAgentFactoryFromOptions({ keepAlive: true, ...target.tls }),
-    userAgent: `rpcplugin-telemetry/${VERSION}`,
-  };
+/**
+ * An export delegate like the exporter base's createOtlpHttpExportDelegate, on our transport
+ * (otlp-http-transport.ts: nothing it does holds the process open).
+ */
+function httpExportDelegate<Internal>(
+  target: OtlpTarget,
+  serializer: ISerializer<Internal, unknown>,
+  componentType: string,
+  metricsHelper: IExporterMetricsHelper<Internal>,
+) {
+  return createOtlpNetworkExportDelegate(
+    { timeoutMillis: target.timeoutMs, concurrencyLimit: CONCURRENCY_LIMIT, compression: target.compression },
+    serializer,
+    // The exporter's own metrics go nowhere: we give it no meter provider (no feedback loop).
+    new ExporterMetrics({
+      componentType,
+      metricsHelper,
+      url: target.url,
+      meterProvider: undefined,
+      responseAttributesFromError: () => ({}),
+    }),
+    createHttpTransport({
+      url: target.url,
+      headers: { ...target.headers, 'User-Agent': USER_AGENT },
+      compression: target.compression,
+      tls: target.tls,
+    }),
+  );
 }
 
 /** CA and client certificate files, read once at start; an unreadable one is a warning and is left out. */
@@ -105,7 +125,7 @@ export function exitRequest<T>(
   if (records.length === 0 || target.protocol === 'grpc') return undefined;
   const body = serialize(records);
   if (body === undefined || body.length === 0) return undefined;
-  const headers = { ...target.headers, 'User-Agent': `rpcplugin-telemetry/${VERSION}` };
+  const headers = { ...target.headers, 'User-Agent': USER_AGENT };
   return { url: target.url, headers, body, gzip: target.compression === 'gzip', tls: target.tls };
 }
 
@@ -125,13 +145,7 @@ const grpcExporters = () => loadSibling<GrpcExporters>('agent-otlp-grpc.cjs');
 export function createOtlpSpanExporter(target: OtlpTarget): SpanExporter {
   if (target.protocol === 'grpc') return grpcExporters().createGrpcSpanExporter(target);
   return new OTLPExporterBase<ReadableSpan[]>(
-    createOtlpHttpExportDelegate(
-      httpConfiguration(target),
-      spanSerializer(target),
-      'otlp_http_span_exporter',
-      TraceExporterMetricsHelper,
-      undefined,
-    ),
+    httpExportDelegate(target, spanSerializer(target), 'otlp_http_span_exporter', TraceExporterMetricsHelper),
   );
 }
 
@@ -141,12 +155,11 @@ export function createOtlpMetricExporter(
 ): PushMetricExporter {
   if (target.protocol === 'grpc') return grpcExporters().createGrpcMetricExporter(target, temporality);
   return new OTLPMetricExporterBase(
-    createOtlpHttpExportDelegate(
-      httpConfiguration(target),
+    httpExportDelegate(
+      target,
       target.json ? JsonMetricsSerializer : ProtobufMetricsSerializer,
       'otlp_http_metric_exporter',
       MetricsExporterMetricsHelper,
-      undefined,
     ),
     // Passed explicitly so the exporter does not read OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE itself.
     { temporalityPreference: TEMPORALITY[temporality] },
@@ -156,12 +169,6 @@ export function createOtlpMetricExporter(
 export function createOtlpLogExporter(target: OtlpTarget): LogRecordExporter {
   if (target.protocol === 'grpc') return grpcExporters().createGrpcLogExporter(target);
   return new OTLPExporterBase<ReadableLogRecord[]>(
-    createOtlpHttpExportDelegate(
-      httpConfiguration(target),
-      logSerializer(target),
-      'otlp_http_log_exporter',
-      LogsExporterMetricsHelper,
-      undefined,
-    ),
+    httpExportDelegate(target, logSerializer(target), 'otlp_http_log_exporter', LogsExporterMetricsHelper),
   );
 }

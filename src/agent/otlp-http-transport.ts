@@ -1,0 +1,130 @@
+/**
+ * POSTing OTLP over HTTP without holding the process open. The exporter base's own transport keeps
+ * its sockets and its retry timers referenced, so a dead collector keeps a finished app alive for
+ * every export's full timeout and retries (measured here: a natural exit held ~40 s) before our
+ * bounded shutdown even gets its turn. This one behaves the same on the wire (status handling,
+ * Retry-After, 5 attempts with jittered backoff, as in @opentelemetry/otlp-exporter-base 0.223's
+ * retrying-transport.js and http-transport-utils.js) but unrefs its sockets and timers.
+ */
+import type { ClientRequest, Agent as HttpAgent, IncomingMessage } from 'node:http';
+import http from 'node:http';
+import https from 'node:https';
+import { gzipSync } from 'node:zlib';
+import { type ExportResponse, type IExporterTransport, OTLPExporterError } from '@opentelemetry/otlp-exporter-base';
+
+export interface HttpTransportOptions {
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly compression: 'gzip' | 'none';
+  readonly tls: { readonly ca?: Buffer; readonly cert?: Buffer; readonly key?: Buffer };
+}
+
+const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
+const RETRYABLE_NETWORK_ERRORS = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+]);
+const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
+const MAX_ATTEMPTS = 6; // the first try and 5 retries
+const INITIAL_BACKOFF_MS = 1000;
+const MAX_BACKOFF_MS = 5000;
+
+export function createHttpTransport(options: HttpTransportOptions): IExporterTransport {
+  const url = new URL(options.url);
+  const secure = url.protocol === 'https:';
+  const agent: HttpAgent = secure
+    ? new https.Agent({ keepAlive: true, ...options.tls })
+    : new http.Agent({ keepAlive: true });
+  const headers = { ...options.headers, ...(options.compression === 'gzip' ? { 'Content-Encoding': 'gzip' } : {}) };
+  const request = secure ? https.request : http.request;
+
+  function attempt(body: Uint8Array, timeoutMs: number): Promise<ExportResponse> {
+    return new Promise((resolve) => {
+      const outgoing: ClientRequest = request(url, { method: 'POST', headers, agent }, (response) =>
+        readResponse(response, resolve),
+      );
+      // Neither the connection nor the wait for an answer may keep a finished app running.
+      outgoing.on('socket', (socket) => socket.unref());
+      const timer = setTimeout(() => {
+        outgoing.destroy();
+        resolve({ status: 'retryable', error: new Error('Request timed out') });
+      }, timeoutMs);
+      timer.unref();
+      outgoing.on('close', () => clearTimeout(timer));
+      outgoing.on('error', (error: NodeJS.ErrnoException) => {
+        resolve(
+          RETRYABLE_NETWORK_ERRORS.has(error.code ?? '')
+            ? { status: 'retryable', error }
+            : { status: 'failure', error },
+        );
+      });
+      outgoing.end(body);
+    });
+  }
+
+  return {
+    async send(data, timeoutMillis) {
+      const body = options.compression === 'gzip' ? gzipSync(data) : data;
+      const deadline = Date.now() + timeoutMillis;
+      let backoff = INITIAL_BACKOFF_MS;
+      let result = await attempt(body, timeoutMillis);
+      for (let attempts = 1; result.status === 'retryable' && attempts < MAX_ATTEMPTS; attempts += 1) {
+        const jittered = Math.min(backoff * (1 + (Math.random() * 0.4 - 0.2)), MAX_BACKOFF_MS);
+        const wait = Math.max(result.retryInMillis ?? jittered, 0);
+        backoff *= 1.5;
+        const remaining = deadline - Date.now();
+        if (wait > remaining) break;
+        await unrefDelay(wait);
+        result = await attempt(body, deadline - Date.now());
+      }
+      return result;
+    },
+    shutdown() {
+      agent.destroy();
+    },
+  };
+}
+
+function readResponse(response: IncomingMessage, resolve: (result: ExportResponse) => void): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  response.on('data', (chunk: Buffer) => {
+    size += chunk.length;
+    if (size > MAX_RESPONSE_BYTES) {
+      resolve({ status: 'failure', error: new Error(`OTLP export response over ${MAX_RESPONSE_BYTES} bytes`) });
+      response.destroy();
+      return;
+    }
+    chunks.push(chunk);
+  });
+  response.on('end', () => {
+    const status = response.statusCode ?? 0;
+    if (status >= 200 && status <= 299) resolve({ status: 'success', data: Buffer.concat(chunks) });
+    else if (RETRYABLE_STATUS.has(status)) {
+      resolve({ status: 'retryable', retryInMillis: retryAfterMs(response.headers['retry-after']) });
+    } else {
+      const error = new OTLPExporterError(response.statusMessage, status, Buffer.concat(chunks).toString());
+      resolve({ status: 'failure', error });
+    }
+  });
+  response.on('error', (error) => resolve({ status: 'failure', error }));
+}
+
+/** Retry-After in seconds or as an HTTP date (RFC 9110 §10.2.3). */
+function retryAfterMs(header: string | undefined): number | undefined {
+  if (header === undefined) return undefined;
+  const seconds = Number.parseInt(header, 10);
+  if (Number.isInteger(seconds)) return Math.max(seconds, 0) * 1000;
+  const delay = new Date(header).getTime() - Date.now();
+  return Number.isNaN(delay) ? undefined : Math.max(delay, 0);
+}
+
+function unrefDelay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
