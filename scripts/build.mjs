@@ -50,6 +50,7 @@ await Promise.all([
       agent: 'src/agent/start.ts',
       'agent-prometheus': 'src/agent/lazy/prometheus.ts',
       'agent-otlp-grpc': 'src/agent/lazy/otlp-grpc.ts',
+      'agent-propagators': 'src/agent/lazy/propagators.ts',
     },
     format: 'cjs',
     outExtension: { '.js': '.cjs' },

@@ -1,15 +1,18 @@
 import type { TextMapPropagator } from '@opentelemetry/api';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
-import { B3InjectEncoding, B3Propagator } from '@opentelemetry/propagator-b3';
-import { JaegerPropagator } from '@opentelemetry/propagator-jaeger';
 import type { Propagator } from '../env/index.ts';
+import { loadSibling } from './load-sibling.ts';
+
+type LazyPropagators = typeof import('./lazy/propagators.ts');
+
+const lazy = () => loadSibling<LazyPropagators>('agent-propagators.cjs');
 
 const FACTORIES: Record<Propagator, () => TextMapPropagator> = {
   tracecontext: () => new W3CTraceContextPropagator(),
   baggage: () => new W3CBaggagePropagator(),
-  b3: () => new B3Propagator({ injectEncoding: B3InjectEncoding.SINGLE_HEADER }),
-  b3multi: () => new B3Propagator({ injectEncoding: B3InjectEncoding.MULTI_HEADER }),
-  jaeger: () => new JaegerPropagator(),
+  b3: () => lazy().createB3Propagator('single'),
+  b3multi: () => lazy().createB3Propagator('multi'),
+  jaeger: () => lazy().createJaegerPropagator(),
 };
 
 /** OTEL_PROPAGATORS composed in the order given (an empty list propagates nothing). */
