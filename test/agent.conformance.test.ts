@@ -581,7 +581,8 @@ const ROWS: readonly Row[] = [
   },
   {
     name: differenceTitle('defaultDetectors'),
-    env: sendTo,
+    // NodeSDK's own detector defaults; our instrumentations stay off, as NodeSDK has none.
+    env: (receiver) => ({ ...sendTo(receiver), RPCPLUGIN_INSTRUMENTATIONS: 'none' }),
     comparable: false,
     expect: everything,
     differences: ['defaultDetectors'],

@@ -17,10 +17,18 @@ import {
   REPO_ROOT,
   type RunResult,
   type RuntimeName,
-  runApp,
+  runApp as runAppWithAgent,
   runNpm,
   spawnCollect,
 } from './support/runtimes.ts';
+
+/**
+ * These tests are about loading the preload, so no instrumentation runs: with the process metrics
+ * on, the final flush at exit would try the default collector (absent here) and say it failed.
+ */
+function runApp(options: Parameters<typeof runAppWithAgent>[0]): ReturnType<typeof runAppWithAgent> {
+  return runAppWithAgent({ ...options, env: { RPCPLUGIN_INSTRUMENTATIONS: 'none', ...options.env } });
+}
 
 const { name: PACKAGE, version: VERSION } = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {
   name: string;

@@ -22,9 +22,17 @@ import {
   REPO_ROOT,
   type RunResult,
   type RuntimeName,
-  runApp,
+  runApp as runAppWithAgent,
   runtimeVersion,
 } from './support/runtimes.ts';
+
+/**
+ * These tests are about loading the preload, so no instrumentation runs: with the process metrics
+ * on, the final flush at exit would try the default collector (absent here) and say it failed.
+ */
+function runApp(options: Parameters<typeof runAppWithAgent>[0]): ReturnType<typeof runAppWithAgent> {
+  return runAppWithAgent({ ...options, env: { RPCPLUGIN_INSTRUMENTATIONS: 'none', ...options.env } });
+}
 
 const RUNTIMES: readonly RuntimeName[] = ['node20', 'node24', 'bun', 'deno'];
 const VERSIONS = Object.fromEntries(
@@ -272,6 +280,24 @@ describe('Deno permissions', () => {
     const dist = join(REPO_ROOT, 'dist');
     const readWarning = `rpcplugin-telemetry: Deno does not allow reading ${dist}, where the agent is; telemetry is off. Run with --allow-read (or -A).\n`;
     assert.equal(run.stderr, expectedReport(env) + readWarning + alone.stderr, run.command);
+  });
+
+  test(`deno (${VERSIONS.deno}) --allow-env --allow-read without net and sys: one warning says what is left out, the app runs`, async () => {
+    const env = { APP_EXIT_CODE: '3' };
+    const [run, alone] = await Promise.all([
+      runApp({
+        runtime: 'deno',
+        loader: loader('deno', '--preload'),
+        script: fixture('app.mjs'),
+        env,
+        denoPermissions: ['--allow-env', '--allow-read'],
+      }),
+      baseline('deno', 'app.mjs', { APP_EXIT_CODE: '3' }),
+    ]);
+    assertSameOutput(run, alone);
+    const warning =
+      'rpcplugin-telemetry: Deno permissions missing: --allow-sys=hostname,osRelease (host and OS attributes are left out); --allow-net=localhost:4318 (those signals are not exported).\n';
+    assert.equal(run.stderr, warning + alone.stderr, run.command);
   });
 
   test(`deno (${VERSIONS.deno}) --allow-env=<a list>: the agent cannot read the environment, says so once, the app runs`, async () => {

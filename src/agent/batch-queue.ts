@@ -108,7 +108,8 @@ export class BatchQueue<T> {
       return;
     }
     const reason = result.error?.message ?? 'unknown error';
-    if (this.failing) diag.debug(`export of ${count} ${this.what} failed: ${reason}`);
+    if (this.stopped) diag.warn(`export of ${count} ${this.what} failed at exit (${reason}); they are lost`);
+    else if (this.failing) diag.debug(`export of ${count} ${this.what} failed: ${reason}`);
     else diag.warn(`export of ${count} ${this.what} failed (${reason}); they are dropped, later ones will be tried`);
     this.failing = true;
   }

@@ -35,6 +35,17 @@ const MAX_ATTEMPTS = 6; // the first try and 5 retries
 const INITIAL_BACKOFF_MS = 1000;
 const MAX_BACKOFF_MS = 5000;
 
+// The final flush at exit tries each export once: retrying a collector that refuses or fails would
+// only spend the shutdown timeout. Waits already scheduled end at once.
+let finalFlush = false;
+const retryWaits = new Set<() => void>();
+
+export function beginFinalFlush(): void {
+  finalFlush = true;
+  for (const stopWaiting of retryWaits) stopWaiting();
+  retryWaits.clear();
+}
+
 export function createHttpTransport(options: HttpTransportOptions): IExporterTransport {
   const url = new URL(options.url);
   const secure = url.protocol === 'https:';
@@ -79,8 +90,9 @@ export function createHttpTransport(options: HttpTransportOptions): IExporterTra
         const wait = Math.max(result.retryInMillis ?? jittered, 0);
         backoff *= 1.5;
         const remaining = deadline - Date.now();
-        if (wait > remaining) break;
+        if (finalFlush || wait > remaining) break;
         await unrefDelay(wait);
+        if (finalFlush) break;
         result = await attempt(body, deadline - Date.now());
       }
       return result;
@@ -126,5 +138,14 @@ function retryAfterMs(header: string | undefined): number | undefined {
 }
 
 function unrefDelay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      retryWaits.delete(done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    timer.unref();
+    retryWaits.add(done);
+  });
 }

@@ -12,6 +12,7 @@ export class PeriodicReader extends MetricReader {
   private interval: ReturnType<typeof setInterval> | undefined;
   private running: Promise<void> | undefined;
   private failing = false;
+  private stopping = false;
 
   constructor(
     private readonly exporter: PushMetricExporter,
@@ -35,6 +36,7 @@ export class PeriodicReader extends MetricReader {
   }
 
   protected override async onShutdown(): Promise<void> {
+    this.stopping = true;
     clearInterval(this.interval);
     await this.onForceFlush();
     await this.exporter.shutdown();
@@ -84,8 +86,9 @@ export class PeriodicReader extends MetricReader {
       this.failing = false;
       return;
     }
-    if (!this.failing)
-      diag.warn(`metric export failed (${result.error?.message ?? 'unknown error'}); later ones will be tried`);
+    const reason = result.error?.message ?? 'unknown error';
+    if (this.stopping) diag.warn(`metric export at exit failed (${reason}); the last metrics are lost`);
+    else if (!this.failing) diag.warn(`metric export failed (${reason}); later ones will be tried`);
     this.failing = true;
   }
 }

@@ -14,6 +14,7 @@ import { installExitHooks } from './exit-hooks.ts';
 import { startInstrumentations } from './instrumentations.ts';
 import { createLogPipeline } from './log-pipeline.ts';
 import { createMeterProvider } from './metric-pipeline.ts';
+import { beginFinalFlush } from './otlp-http-transport.ts';
 import { buildPropagator } from './propagation.ts';
 import { buildResource } from './resource.ts';
 import { isPermitted } from './runtime.ts';
@@ -25,7 +26,7 @@ export type AgentThread = 'main' | 'worker';
 
 export function startAgent(config: Config, thread: AgentThread = 'main'): RunningAgent {
   installDiagnostics(config.logLevel);
-  warnAboutMissingPermissions(config);
+  config = withinPermissions(config);
   const resource = buildResource(config);
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(buildPropagator(config.propagators));
@@ -52,6 +53,7 @@ export function startAgent(config: Config, thread: AgentThread = 'main'): Runnin
       await settleWithin(Promise.allSettled(providers.map((provider) => provider.forceFlush())), timeoutMs);
     },
     shutdown() {
+      if (stopping === undefined) beginFinalFlush();
       stopping ??= settleWithin(Promise.allSettled(providers.map((provider) => provider.shutdown())), timeoutMs).then(
         (done) => {
           stopped = true;
@@ -75,20 +77,29 @@ export function startAgent(config: Config, thread: AgentThread = 'main'): Runnin
 }
 
 /**
- * What Deno would refuse, said once at start instead of as a stream of export errors (or a prompt).
- * Node and Bun grant everything.
+ * What Deno would refuse, said once at start instead of as export errors (or a prompt): without
+ * --allow-sys the resource goes without host and OS attributes; a signal whose collector Deno may
+ * not reach is not exported at all. Node and Bun grant everything, and get `config` back as it is.
  */
-function warnAboutMissingPermissions(config: Config): void {
+function withinPermissions(config: Config): Config {
   const missing: string[] = [];
   const sys = (['hostname', 'osRelease'] as const).filter((kind) => !isPermitted({ name: 'sys', kind }));
   if (sys.length > 0) missing.push(`--allow-sys=${sys.join(',')} (host and OS attributes are left out)`);
-  const endpoints = [
-    config.traces.exporters.includes('otlp') ? config.traces.otlp.endpoint : undefined,
-    config.metrics.exporters.includes('otlp') ? config.metrics.otlp.endpoint : undefined,
-    config.logs.exporters.includes('otlp') ? config.logs.otlp.endpoint : undefined,
-  ];
-  const hosts = [...new Set(endpoints.filter((url) => url !== undefined).map((url) => new URL(url).host))];
-  const deniedHosts = hosts.filter((host) => !isPermitted({ name: 'net', host }));
-  if (deniedHosts.length > 0) missing.push(`--allow-net=${deniedHosts.join(',')} (telemetry cannot be exported)`);
+  const denied = new Set<string>();
+  const reachable = <S extends Config['traces'] | Config['metrics'] | Config['logs']>(signal: S): S => {
+    if (!signal.exporters.includes('otlp')) return signal;
+    const { host } = new URL(signal.otlp.endpoint);
+    if (isPermitted({ name: 'net', host })) return signal;
+    denied.add(host);
+    return { ...signal, exporters: signal.exporters.filter((exporter) => exporter !== 'otlp') };
+  };
+  const permitted = {
+    ...config,
+    traces: reachable(config.traces),
+    metrics: reachable(config.metrics),
+    logs: reachable(config.logs),
+  };
+  if (denied.size > 0) missing.push(`--allow-net=${[...denied].join(',')} (those signals are not exported)`);
   if (missing.length > 0) warn(`Deno permissions missing: ${missing.join('; ')}.`);
+  return permitted;
 }

@@ -12,6 +12,7 @@
  * (`hang`), or nothing listening at all (`closedPort()`).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { createRequire } from 'node:module';
 import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
@@ -772,6 +773,8 @@ export interface Behaviour {
 export interface OtlpReceiverOptions extends Behaviour {
   /** The path each signal is served on; the OTLP defaults /v1/traces, /v1/metrics, /v1/logs unless given. */
   paths?: Partial<Record<Signal, string>>;
+  /** Serve HTTPS with this key and certificate; with `ca`, a client certificate it signed is required. */
+  tls?: { key: Buffer; cert: Buffer; ca?: Buffer };
 }
 
 export interface WaitOptions {
@@ -815,7 +818,7 @@ export class OtlpReceiver {
     options: OtlpReceiverOptions,
   ) {
     const { port } = server.address() as AddressInfo;
-    this.url = `http://127.0.0.1:${port}`;
+    this.url = `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
     this.paths = { ...DEFAULT_PATHS, ...options.paths };
     this.behaviour = { respond: options.respond ?? 'ok', hang: options.hang ?? false };
     server.on('connection', (socket) => {
@@ -1028,7 +1031,10 @@ function show(value: AttributeValue): string {
 
 /** Starts a receiver on 127.0.0.1, on a free port. */
 export async function startOtlpReceiver(options: OtlpReceiverOptions = {}): Promise<OtlpReceiver> {
-  const server = createServer();
+  const { tls } = options;
+  const server = tls
+    ? createHttpsServer({ ...tls, requestCert: tls.ca !== undefined, rejectUnauthorized: tls.ca !== undefined })
+    : createServer();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
