@@ -26,6 +26,8 @@ async function heapAtEnd(row: (typeof ROWS)[number], env: Record<string, string>
     script: fixture('span-flood.mjs'),
     env: { OTEL_METRICS_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'none', RPCPLUGIN_SHUTDOWN_TIMEOUT: '300', ...env },
     timeoutMs: 60_000,
+    // Deno exposes V8's gc() with this flag (the fixture calls it when there is one).
+    ...(row.runtime === 'deno' ? { denoPermissions: ['-A', '--v8-flags=--expose-gc'] } : {}),
   });
   assert.equal(run.exitCode, 0, `${run.command}\n${run.stderr}`);
   const heap = /^app: heapUsed=(\d+)$/m.exec(run.stderr)?.[1];

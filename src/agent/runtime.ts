@@ -56,3 +56,16 @@ export function isPermitted(descriptor: PermissionDescriptor): boolean {
     return false;
   }
 }
+
+/** What the process metrics can measure for real on this runtime (docs/process-metrics.md has the measurements). */
+export interface ProcessMeasurements {
+  /** v8.getHeapSpaceStatistics() describes a V8 heap: Node and Deno. Bun runs JavaScriptCore and puts everything in old_space. */
+  readonly v8HeapSpaces: boolean;
+  /** perf_hooks.monitorEventLoopDelay() sees a blocked loop: Node and Bun. Deno's does not see a 30 ms block. */
+  readonly eventLoopDelay: boolean;
+}
+
+export function processMeasurements(): ProcessMeasurements {
+  const { name } = detectRuntime();
+  return { v8HeapSpaces: name !== 'bun', eventLoopDelay: name !== 'deno' };
+}
