@@ -184,9 +184,7 @@ describe('a real Prometheus scraping the agent on every runtime', () => {
     }
   });
 
-  test('rpc_server_duration: the histogram of the fixture’s Get calls, by rpc.system, service, method and status', {
-    todo: 'needs the gRPC instrumentation (issue 5)',
-  }, async () => {
+  test('rpc_server_duration: the histogram of the fixture’s Get calls, by rpc.system, service, method and status', async () => {
     // The exporter renders rpc.server.duration (ms) as rpc_server_duration; newer exporters add the unit.
     const name = '{__name__=~"rpc_server_duration(_milliseconds)?_count"}';
     const samples = await server().waitFor(name, (found) => found.length >= 2 * ROWS.length, 5_000);

@@ -1,0 +1,237 @@
+/**
+ * What every gRPC call records, client or server: its span, started with attributes built once per
+ * method and ended exactly once with the call's status; the duration histograms; messages per RPC
+ * for streams; and the active-call counters, observed at export time from plain integers kept per
+ * method (a call adds no metric record of its own for them).
+ */
+import {
+  type Context,
+  type Exception,
+  type Histogram,
+  type Meter,
+  type ObservableResult,
+  type Span,
+  type SpanKind,
+  SpanStatusCode,
+  type Tracer,
+  trace,
+} from '@opentelemetry/api';
+import type { GrpcMetadata, MetadataCapture } from './metadata.ts';
+import { type Conventions, type Endpoint, MethodTable, type RpcMethod, type Side } from './method.ts';
+import {
+  ACTIVE_CALLS,
+  DURATION_BUCKETS_SECONDS,
+  isErrorStatus,
+  MESSAGE_COUNT_BUCKETS,
+  OLD,
+  STABLE,
+  Status,
+  statusName,
+} from './semconv.ts';
+
+/** One call in progress. */
+export class RpcCall {
+  ended = false;
+  /** Messages received and sent, counted for streams under the old conventions (messages per RPC). */
+  received = 0;
+  sent = 0;
+  /** The error the app passed or threw, recorded on the span as the exception. */
+  error: unknown = undefined;
+  /** Client: the metadata sent (the app's, copied, with the trace context). */
+  outgoing: GrpcMetadata | undefined = undefined;
+  /** Server: the call's own sendStatus, which the agent's one wraps. */
+  // biome-ignore lint/suspicious/noExplicitAny: grpc-js's status object, passed on untouched.
+  sendStatus: ((status: any) => unknown) | undefined = undefined;
+
+  constructor(
+    readonly method: RpcMethod,
+    readonly span: Span,
+    /** performance.now() at the start: the span and the duration histograms share it. */
+    readonly start: number,
+    /** The caller's context (client), or the context carried in the request metadata (server). */
+    readonly parent: Context,
+    /** parent with the call's span in it: what the server handler runs in, what the client propagates. */
+    readonly context: Context,
+  ) {}
+}
+
+interface SideInstruments {
+  readonly oldDuration: Histogram | undefined;
+  readonly stableDuration: Histogram | undefined;
+  readonly requestsPerRpc: Histogram | undefined;
+  readonly responsesPerRpc: Histogram | undefined;
+}
+
+export class GrpcTelemetry {
+  readonly client: MethodTable;
+  readonly server: MethodTable;
+  private readonly instruments: Readonly<Record<Side, SideInstruments>>;
+
+  constructor(
+    private readonly tracer: Tracer,
+    meter: Meter,
+    readonly conventions: Conventions,
+    /** Request metadata keys recorded on spans (RPCPLUGIN_GRPC_CAPTURE_METADATA). */
+    readonly capture: MetadataCapture,
+    /** false when OTEL_PROPAGATORS=none: outgoing metadata is then left as the app made it. */
+    readonly propagates: boolean,
+  ) {
+    this.client = new MethodTable('client', conventions);
+    this.server = new MethodTable('server', conventions);
+    this.instruments = {
+      client: createInstruments(meter, 'client', conventions),
+      server: createInstruments(meter, 'server', conventions),
+    };
+    for (const side of ['client', 'server'] as const) {
+      const table = this[side];
+      meter
+        .createObservableUpDownCounter(ACTIVE_CALLS[side], {
+          description: `Number of ${side === 'server' ? 'incoming' : 'outgoing'} gRPC calls in progress.`,
+          unit: '{call}',
+        })
+        .addCallback((result: ObservableResult) => {
+          for (const method of table.all()) if (method.seen) result.observe(method.active, method.activeAttributes);
+        });
+    }
+  }
+
+  /** Starts the span of a call; `parent` is the caller's context, or the one extracted from metadata. */
+  start(
+    method: RpcMethod,
+    kind: SpanKind,
+    parent: Context,
+    endpoint: Endpoint | undefined,
+    metadata: GrpcMetadata | undefined,
+  ): RpcCall {
+    const start = performance.now();
+    let attributes = method.spanAttributesAt(endpoint);
+    if (this.capture !== undefined && metadata !== undefined) {
+      const captured = this.capture(metadata);
+      if (captured !== undefined) attributes = { ...attributes, ...captured };
+    }
+    const span = this.tracer.startSpan(method.spanName, { kind, attributes, startTime: start }, parent);
+    method.active++;
+    method.seen = true;
+    return new RpcCall(method, span, start, parent, trace.setSpan(parent, span));
+  }
+
+  /**
+   * Ends a call with its status: metrics, then the span. The first ending wins (a stream can end by
+   * its status, a cancellation and a late callback, in any order); it returns whether this was it.
+   */
+  finish(call: RpcCall, code: number, details: string | undefined): boolean {
+    if (call.ended) return false;
+    call.ended = true;
+    const end = performance.now();
+    const { method, span } = call;
+    method.active--;
+    const error = isErrorStatus(method.side, code);
+    const instruments = this.instruments[method.side];
+    const milliseconds = end - call.start;
+    instruments.oldDuration?.record(milliseconds, method.oldMetricAttributes(code));
+    instruments.stableDuration?.record(milliseconds / 1000, method.stableMetricAttributes(code, error));
+    if (instruments.requestsPerRpc !== undefined && method.streaming) {
+      recordMessages(instruments, call, code);
+    }
+    if (span.isRecording()) {
+      const name = statusName(code);
+      if (this.conventions.old) span.setAttribute(OLD.statusCode, code);
+      if (this.conventions.stable) {
+        span.setAttribute(STABLE.statusCode, name);
+        if (error) span.setAttribute(STABLE.errorType, name);
+      }
+      if (error) {
+        const exception = call.error ?? (method.side === 'client' ? statusException(code, details) : undefined);
+        if (exception !== undefined) span.recordException(toException(exception), end);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: details ? `${name}: ${details}` : name });
+      }
+    }
+    span.end(end);
+    return true;
+  }
+
+  /**
+   * A call to a method the server did not register: grpc-js answers UNIMPLEMENTED at once, before
+   * any handler runs. Counted under `_OTHER` (duration 0); no span, as the request's trace context is
+   * not at hand there (the client's span shows the call).
+   */
+  recordUnknownServerCall(): void {
+    const method = this.server.unknown();
+    const instruments = this.instruments.server;
+    instruments.oldDuration?.record(0, method.oldMetricAttributes(Status.UNIMPLEMENTED));
+    instruments.stableDuration?.record(0, method.stableMetricAttributes(Status.UNIMPLEMENTED, true));
+  }
+}
+
+function recordMessages(instruments: SideInstruments, call: RpcCall, code: number): void {
+  const { method } = call;
+  // A side that is not a stream carries one message, or none when the call failed before it.
+  const answered = code === Status.OK ? 1 : 0;
+  const [requests, responses] =
+    method.side === 'client'
+      ? [method.requestStream ? call.sent : 1, method.responseStream ? call.received : answered]
+      : [method.requestStream ? call.received : 1, method.responseStream ? call.sent : answered];
+  const attributes = method.oldMetricAttributes(code);
+  instruments.requestsPerRpc?.record(requests, attributes);
+  instruments.responsesPerRpc?.record(responses, attributes);
+}
+
+/** What grpc-js would have thrown for a status (it emits it on streams; the agent never listens there). */
+function statusException(code: number, details: string | undefined): Exception {
+  return { name: 'Error', message: `${code} ${statusName(code)}: ${details ?? ''}` };
+}
+
+/**
+ * The exception as the span records it. grpc-js's errors carry the numeric status as `code`, which
+ * the SDK would report as exception.type ("5"); the type is the error's class name instead.
+ */
+function toException(error: unknown): Exception {
+  if (error instanceof Error) {
+    const { name, message, stack } = error;
+    return stack === undefined ? { name, message } : { name, message, stack };
+  }
+  if (typeof error === 'object' && error !== null) {
+    const { message, details, code } = error as { message?: unknown; details?: unknown; code?: unknown };
+    const text = typeof message === 'string' ? message : typeof details === 'string' ? details : String(code);
+    return { name: 'Error', message: text };
+  }
+  return String(error);
+}
+
+function createInstruments(meter: Meter, side: Side, conventions: Conventions): SideInstruments {
+  const direction = side === 'server' ? 'incoming' : 'outgoing';
+  const oldDuration = conventions.old
+    ? meter.createHistogram(side === 'server' ? OLD.serverDuration : OLD.clientDuration, {
+        description: `Duration of ${direction} gRPC calls.`,
+        unit: 'ms',
+      })
+    : undefined;
+  const stableDuration = conventions.stable
+    ? meter.createHistogram(side === 'server' ? STABLE.serverDuration : STABLE.clientDuration, {
+        description: `Duration of ${direction} gRPC calls.`,
+        unit: 's',
+        advice: { explicitBucketBoundaries: DURATION_BUCKETS_SECONDS },
+      })
+    : undefined;
+  // Messages per RPC exist only in the old conventions; the stable ones removed them with no replacement.
+  const perRpc = (name: string, description: string) =>
+    conventions.old
+      ? meter.createHistogram(name, {
+          description,
+          unit: '{count}',
+          advice: { explicitBucketBoundaries: MESSAGE_COUNT_BUCKETS },
+        })
+      : undefined;
+  return {
+    oldDuration,
+    stableDuration,
+    requestsPerRpc: perRpc(
+      side === 'server' ? OLD.serverRequestsPerRpc : OLD.clientRequestsPerRpc,
+      `Request messages per ${direction} streaming gRPC call.`,
+    ),
+    responsesPerRpc: perRpc(
+      side === 'server' ? OLD.serverResponsesPerRpc : OLD.clientResponsesPerRpc,
+      `Response messages per ${direction} streaming gRPC call.`,
+    ),
+  };
+}
