@@ -52,8 +52,10 @@ describe('runtime facts behind the process metrics', { concurrency: true }, () =
 
   test('deno: the event-loop monitor does not see the block; no utilization; V8 heap spaces are real', async () => {
     const facts = await factsOf('deno');
-    // Microseconds when idle, under a millisecond on a busy machine: never near the block.
-    assert.ok(facts.eventLoopDelayMaxMs < RESOLUTION_MS, JSON.stringify(facts));
+    // Usually microseconds; on a loaded machine it has once caught part of the block (26 ms of 30),
+    // never all of it: not a measurement to publish either way.
+    assert.ok(facts.eventLoopDelayMaxMs < BLOCK_MS, JSON.stringify(facts));
+    assert.ok(facts.eventLoopDelayP50Ms < 1, JSON.stringify(facts));
     assert.equal(facts.eventLoopUtilization, 0);
     assert.ok(
       V8_SPACES.every((space) => facts.heapSpacesInUse.includes(space)),
