@@ -77,6 +77,12 @@ function start(runtime, agent, env) {
   });
 }
 
+/** Resolves when the child has exited (at once if it already has). */
+function ended(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', resolve));
+}
+
 function firstLine(child, what) {
   return new Promise((resolve, reject) => {
     let stdout = '';
@@ -113,12 +119,12 @@ async function measure(runtime, kind, agent, receiverUrl) {
       BENCH_STREAM_MESSAGES: options['stream-messages'],
     });
     const result = JSON.parse(await firstLine(client, 'the client'));
-    await new Promise((resolve) => client.on('close', resolve));
+    await ended(client);
     return kind === 'unary' ? result.calls / result.seconds : result.messages / result.seconds;
   } finally {
-    const ended = new Promise((resolve) => server.on('close', resolve));
+    const closed = ended(server);
     server.kill('SIGTERM');
-    await ended;
+    await closed;
   }
 }
 

@@ -11,6 +11,7 @@
  * Anything of the agent's that fails sends the call out exactly as the app made it.
  */
 import { type Context, context, propagation, SpanKind } from '@opentelemetry/api';
+import { emitInContext } from './emitter.ts';
 import { endpointOfTarget } from './endpoint.ts';
 import { type CallCarrier, countMessages, RPC_CALL } from './messages.ts';
 import { type GrpcMetadata, type MetadataClass, metadataSetter } from './metadata.ts';
@@ -223,10 +224,11 @@ class ClientCalls {
     metadata: GrpcMetadata | undefined,
   ): RpcCall | undefined {
     if (typeof path !== 'string') return undefined;
+    const { telemetry } = this;
+    let call: RpcCall | undefined;
     try {
-      const { telemetry } = this;
       const method = telemetry.client.get(path, requestStream, responseStream);
-      const call = telemetry.start(method, SpanKind.CLIENT, context.active(), endpointOf(client), metadata);
+      call = telemetry.start(method, SpanKind.CLIENT, context.active(), endpointOf(client), metadata);
       if (!method.known && telemetry.conventions.stable) call.span.setAttribute(STABLE.methodOriginal, path);
       if (telemetry.propagates) {
         const outgoing = metadata === undefined ? new this.Metadata() : metadata.clone();
@@ -235,6 +237,7 @@ class ClientCalls {
       } else call.outgoing = metadata ?? new this.Metadata();
       return call;
     } catch {
+      if (call !== undefined) telemetry.abandon(call);
       return undefined;
     }
   }
@@ -278,8 +281,8 @@ class ClientCalls {
       stream[RPC_CALL] = call;
       if (this.telemetry.conventions.old) countMessages(stream);
       if (endsOnStatus) (stream as ClientStream).on('status', this.onStatus);
-      // Listeners the app adds run in its context, not in whatever context grpc-js's I/O carries.
-      context.bind(call.parent, stream);
+      // Listeners run in the caller's context, not in whatever context grpc-js's I/O carries.
+      emitInContext(stream, call.parent);
     } catch {
       // The call runs on; at worst its listeners see another context.
     }

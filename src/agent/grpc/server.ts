@@ -9,6 +9,7 @@
  * wins. Calls to methods nobody registered never reach a handler: _retrieveHandler sees them.
  */
 import { context, propagation, ROOT_CONTEXT, SpanKind } from '@opentelemetry/api';
+import { emitInContext } from './emitter.ts';
 import { endpointOfAuthority } from './endpoint.ts';
 import { type CallCarrier, countMessages, RPC_CALL } from './messages.ts';
 import { type GrpcMetadata, metadataGetter } from './metadata.ts';
@@ -134,8 +135,8 @@ class ServerCalls {
     if (!responseStream) {
       // unary and client streaming: the response goes through a callback, which also carries the error.
       return function (surface, callback) {
-        const call = calls.begin(method, surface);
-        if (call === undefined || typeof callback !== 'function') return handler.call(this, surface, callback);
+        const call = typeof callback === 'function' ? calls.begin(method, surface) : undefined;
+        if (call === undefined || callback === undefined) return handler.call(this, surface, callback);
         const respond: Respond = (error, value, trailer, flags) => {
           if (error) call.error = error;
           return callback(error, value, trailer, flags);
@@ -153,17 +154,18 @@ class ServerCalls {
   begin(method: RpcMethod, surface: ServerSurface): RpcCall | undefined {
     const inner = surface?.call;
     if (typeof inner?.sendStatus !== 'function') return undefined;
+    const { telemetry } = this;
+    let call: RpcCall | undefined;
     try {
-      const { telemetry } = this;
       const metadata = surface.metadata;
       const parent =
         metadata === undefined ? ROOT_CONTEXT : propagation.extract(ROOT_CONTEXT, metadata, metadataGetter);
-      const call = telemetry.start(method, SpanKind.SERVER, parent, endpointOf(inner), metadata);
+      call = telemetry.start(method, SpanKind.SERVER, parent, endpointOf(inner), metadata);
       if (method.streaming) {
         if (telemetry.conventions.old) countMessages(surface);
         // grpc-js listens for errors on its server streams already: a listener of ours changes nothing.
         if ((surface.listenerCount?.('error') ?? 0) > 0) surface.on('error', this.onError);
-        context.bind(call.context, surface);
+        emitInContext(surface, call.context);
       }
       surface.on('cancelled', this.onCancelled);
       surface[RPC_CALL] = call;
@@ -172,6 +174,7 @@ class ServerCalls {
       inner.sendStatus = this.sendStatus;
       return call;
     } catch {
+      if (call !== undefined) telemetry.abandon(call);
       return undefined;
     }
   }

@@ -151,6 +151,17 @@ export class GrpcTelemetry {
   }
 
   /**
+   * A call the agent could not finish setting up (it goes out untouched): its span ends unrecorded
+   * in the metrics, so that no span stays open and the active-call count stays right.
+   */
+  abandon(call: RpcCall): void {
+    if (call.ended) return;
+    call.ended = true;
+    call.method.active--;
+    call.span.end();
+  }
+
+  /**
    * A call to a method the server did not register: grpc-js answers UNIMPLEMENTED at once, before
    * any handler runs. Counted under `_OTHER` (duration 0); no span, as the request's trace context is
    * not at hand there (the client's span shows the call).

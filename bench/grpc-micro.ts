@@ -1,0 +1,110 @@
+/**
+ * The instrumentation's own work per call, without network or grpc-js: the agent's patches applied
+ * to a fake Client (whose unary request answers at once) and a fake Server (whose handler is called
+ * with a fake call), timed per call. Bundled and run by bench/grpc-micro.mjs.
+ *
+ * MODE=noop: the OpenTelemetry API without an SDK (only the agent's own code runs);
+ * MODE=sdk: the SDK's tracer and meter providers, with a span processor that drops what ends and a
+ * metric reader that is never read (no export, no serialization).
+ */
+import { EventEmitter } from 'node:events';
+import { createRequire } from 'node:module';
+import { context, metrics, propagation, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
+import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
+import { type SpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
+import { type ClientPrototype, instrumentClient } from '../src/agent/grpc/client.ts';
+import type { MetadataClass } from '../src/agent/grpc/metadata.ts';
+import { conventionsOf } from '../src/agent/grpc/method.ts';
+import { instrumentServer, type ServerPrototype } from '../src/agent/grpc/server.ts';
+import { GrpcTelemetry } from '../src/agent/grpc/telemetry.ts';
+
+const { Metadata } = createRequire(`${process.cwd()}/`)('@grpc/grpc-js') as { Metadata: MetadataClass };
+const mode = process.env.MODE === 'noop' ? 'noop' : 'sdk';
+const CALLS = 300_000;
+
+class UnreadReader extends MetricReader {
+  protected override async onShutdown(): Promise<void> {}
+  protected override async onForceFlush(): Promise<void> {}
+}
+const dropping: SpanProcessor = {
+  onStart() {},
+  onEnd() {},
+  forceFlush: async () => {},
+  shutdown: async () => {},
+};
+
+context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+propagation.setGlobalPropagator(
+  new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }),
+);
+if (mode === 'sdk') {
+  trace.setGlobalTracerProvider(new TracerProvider({ spanProcessors: [dropping] }));
+  metrics.setGlobalMeterProvider(new MeterProvider({ readers: [new UnreadReader()] }));
+}
+const conventions = conventionsOf('old');
+const telemetry = new GrpcTelemetry(trace.getTracer('micro'), metrics.getMeter('micro'), conventions, undefined, true);
+
+type Answer = (error: unknown, value: unknown) => void;
+const clientPrototype = {
+  // The agent calls it with every argument: path, codecs, argument, metadata, options, callback.
+  makeUnaryRequest(...args: unknown[]) {
+    (args[6] as Answer)(null, {});
+    return {};
+  },
+  makeClientStreamRequest() {},
+  makeServerStreamRequest() {},
+  makeBidiStreamRequest() {},
+  getChannel: () => ({ getTarget: () => 'dns:127.0.0.1:50051' }),
+};
+instrumentClient(clientPrototype as unknown as ClientPrototype, Metadata, telemetry);
+const client = Object.create(clientPrototype) as typeof clientPrototype;
+
+class FakeServerCall {
+  sendStatus(_status: unknown): void {}
+  getHost(): string {
+    return '127.0.0.1:50051';
+  }
+}
+const registered: { handler?: (call: unknown, respond: Answer) => void } = {};
+const serverPrototype = {
+  register(_path: unknown, handler: unknown) {
+    registered.handler = handler as typeof registered.handler;
+    return true;
+  },
+};
+instrumentServer(serverPrototype as unknown as ServerPrototype, telemetry);
+serverPrototype.register('/proto.KV/Get', (_call: unknown, respond: Answer) => respond(null, {}));
+const handler = registered.handler as (call: unknown, respond: Answer) => void;
+const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+
+function clientCalls(): void {
+  const done = () => {};
+  // As a service client's `client.Get(request, callback)` calls it.
+  for (let i = 0; i < CALLS; i++) client.makeUnaryRequest('/proto.KV/Get', null, null, {}, done);
+}
+
+/** Builds a fake call per iteration (as grpc-js would); `fakesOnly` times that part alone. */
+function serverCalls(fakesOnly: boolean): void {
+  for (let i = 0; i < CALLS; i++) {
+    const inner = new FakeServerCall();
+    const surface = Object.assign(new EventEmitter(), { call: inner, metadata: new Metadata() });
+    surface.metadata.set('traceparent', traceparent);
+    if (fakesOnly) continue;
+    handler(surface, () => inner.sendStatus({ code: 0, details: 'OK' }));
+  }
+}
+
+function time(run: () => void): number {
+  run();
+  const start = process.hrtime.bigint();
+  run();
+  return Number(process.hrtime.bigint() - start) / CALLS;
+}
+
+const fakes = time(() => serverCalls(true));
+console.log(`${mode}: client ${time(clientCalls).toFixed(0)} ns/call`);
+console.log(
+  `${mode}: server ${(time(() => serverCalls(false)) - fakes).toFixed(0)} ns/call (building the fake call excluded)`,
+);
