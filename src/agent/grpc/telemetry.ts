@@ -14,8 +14,8 @@ import {
   type SpanKind,
   SpanStatusCode,
   type Tracer,
-  trace,
 } from '@opentelemetry/api';
+import { contextWithSpan } from './call-context.ts';
 import type { GrpcMetadata, MetadataCapture } from './metadata.ts';
 import { type Conventions, type Endpoint, MethodTable, type RpcMethod, type Side } from './method.ts';
 import {
@@ -112,7 +112,7 @@ export class GrpcTelemetry {
     const span = this.tracer.startSpan(method.spanName, { kind, attributes, startTime: start }, parent);
     method.active++;
     method.seen = true;
-    return new RpcCall(method, span, start, parent, trace.setSpan(parent, span));
+    return new RpcCall(method, span, start, parent, contextWithSpan(parent, span));
   }
 
   /**
