@@ -19,6 +19,7 @@ import type { MetadataClass } from '../src/agent/grpc/metadata.ts';
 import { conventionsOf } from '../src/agent/grpc/method.ts';
 import { instrumentServer, type ServerPrototype } from '../src/agent/grpc/server.ts';
 import { GrpcTelemetry } from '../src/agent/grpc/telemetry.ts';
+import { HistogramRegistry } from '../src/agent/histograms.ts';
 
 const { Metadata } = createRequire(`${process.cwd()}/`)('@grpc/grpc-js') as { Metadata: MetadataClass };
 const mode = process.env.MODE === 'noop' ? 'noop' : 'sdk';
@@ -44,7 +45,17 @@ if (mode === 'sdk') {
   metrics.setGlobalMeterProvider(new MeterProvider({ readers: [new UnreadReader()] }));
 }
 const conventions = conventionsOf('old');
-const telemetry = new GrpcTelemetry(trace.getTracer('micro'), metrics.getMeter('micro'), conventions, undefined, true);
+// The agent's RPC histograms (src/agent/histograms.ts), with one reader's worth of accumulation, never collected.
+const histograms = new HistogramRegistry();
+if (mode === 'sdk') histograms.producer();
+const telemetry = new GrpcTelemetry(
+  trace.getTracer('micro'),
+  metrics.getMeter('micro'),
+  histograms.enabled ? (name, options) => histograms.create({ name: 'micro' }, name, options) : undefined,
+  conventions,
+  undefined,
+  true,
+);
 
 type Answer = (error: unknown, value: unknown) => void;
 const clientPrototype = {

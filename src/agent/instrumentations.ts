@@ -6,20 +6,28 @@
 import type { Config, Instrumentation } from '../env/index.ts';
 import { warn } from './diagnostics.ts';
 import { instrumentGrpc } from './grpc/index.ts';
+import type { HistogramRegistry } from './histograms.ts';
 import { instrumentPino } from './logs/index.ts';
 import { startProcessMetrics } from './process/index.ts';
 
-const STARTERS: Record<Instrumentation, (config: Config) => void> = {
+/** What the agent gives its instrumentations besides the config (the API's globals are set already). */
+export interface AgentParts {
+  readonly histograms: HistogramRegistry;
+}
+
+type Starter = (config: Config, parts: AgentParts) => void;
+
+const STARTERS: Record<Instrumentation, Starter> = {
   grpc: instrumentGrpc,
   pino: instrumentPino,
   process: startProcessMetrics,
 };
 
-export function startInstrumentations(config: Config): void {
-  for (const [name, start] of Object.entries(STARTERS) as [Instrumentation, (config: Config) => void][]) {
+export function startInstrumentations(config: Config, parts: AgentParts): void {
+  for (const [name, start] of Object.entries(STARTERS) as [Instrumentation, Starter][]) {
     if (!config.instrumentations[name]) continue;
     try {
-      start(config);
+      start(config, parts);
     } catch (error) {
       warn(`the ${name} instrumentation could not start (${(error as Error).message}); the app runs without it.`);
     }

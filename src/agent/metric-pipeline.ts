@@ -1,33 +1,50 @@
 import type { Resource } from '@opentelemetry/resources';
-import { MeterProvider, type MetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
+import {
+  MeterProvider,
+  type MetricProducer,
+  type MetricReader,
+  type PushMetricExporter,
+} from '@opentelemetry/sdk-metrics';
 import type { Config } from '../env/index.ts';
 import { StderrMetricExporter } from './console-exporters.ts';
 import { warn } from './diagnostics.ts';
+import { HistogramRegistry } from './histograms.ts';
 import { loadSibling } from './load-sibling.ts';
 import { createOtlpMetricExporter, resolveOtlpTarget } from './otlp-http.ts';
 import { PeriodicReader } from './periodic-reader.ts';
 
-export function createMeterProvider(config: Config, resource: Resource): MeterProvider {
+export interface MetricPipeline {
+  readonly provider: MeterProvider;
+  /** The agent's per-call histograms (histograms.ts), exported by the same readers. */
+  readonly histograms: HistogramRegistry;
+}
+
+export function createMetricPipeline(config: Config, resource: Resource): MetricPipeline {
   const { metrics } = config;
+  const histograms = new HistogramRegistry();
   const readers: MetricReader[] = [];
-  const periodic = (exporter: PushMetricExporter) =>
-    new PeriodicReader(exporter, metrics.exportIntervalMs, metrics.exportTimeoutMs);
+  const periodic = (exporter: PushMetricExporter, producer: MetricProducer) =>
+    new PeriodicReader(exporter, metrics.exportIntervalMs, metrics.exportTimeoutMs, [producer]);
   for (const exporter of metrics.exporters) {
-    if (exporter === 'console') readers.push(periodic(new StderrMetricExporter()));
-    else if (exporter === 'prometheus') readers.push(createPrometheusReader(metrics.prometheus));
+    const producer = histograms.producer();
+    let reader: MetricReader;
+    if (exporter === 'console') reader = periodic(new StderrMetricExporter(), producer);
+    else if (exporter === 'prometheus') reader = createPrometheusReader(metrics.prometheus, producer);
     else {
       const target = resolveOtlpTarget(metrics.otlp, 'OTEL_EXPORTER_OTLP_METRICS_');
-      readers.push(periodic(createOtlpMetricExporter(target, metrics.temporality)));
+      reader = periodic(createOtlpMetricExporter(target, metrics.temporality), producer);
     }
+    producer.bind(reader);
+    readers.push(reader);
   }
-  return new MeterProvider({ resource, readers });
+  return { provider: new MeterProvider({ resource, readers }), histograms };
 }
 
 type PrometheusModule = typeof import('./lazy/prometheus.ts');
 
-function createPrometheusReader(address: Config['metrics']['prometheus']): MetricReader {
+function createPrometheusReader(address: Config['metrics']['prometheus'], producer: MetricProducer): MetricReader {
   const { createPrometheusReader } = loadSibling<PrometheusModule>('agent-prometheus.cjs');
-  return createPrometheusReader(address, (error) => {
+  return createPrometheusReader(address, producer, (error) => {
     const variables = `OTEL_EXPORTER_PROMETHEUS_HOST=${address.host} OTEL_EXPORTER_PROMETHEUS_PORT=${address.port}`;
     warn(`${variables}: the Prometheus endpoint cannot listen (${error.message}); it is off, the app runs on.`);
   });

@@ -6,7 +6,13 @@
  */
 import { context, diag } from '@opentelemetry/api';
 import { type ExportResult, ExportResultCode, suppressTracing } from '@opentelemetry/core';
-import { MetricReader, type PushMetricExporter, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import {
+  type MetricProducer,
+  MetricReader,
+  type PushMetricExporter,
+  type ResourceMetrics,
+  type ScopeMetrics,
+} from '@opentelemetry/sdk-metrics';
 
 export class PeriodicReader extends MetricReader {
   private interval: ReturnType<typeof setInterval> | undefined;
@@ -18,10 +24,12 @@ export class PeriodicReader extends MetricReader {
     private readonly exporter: PushMetricExporter,
     private readonly intervalMs: number,
     private readonly timeoutMs: number,
+    metricProducers: MetricProducer[] = [],
   ) {
     super({
       aggregationSelector: exporter.selectAggregation?.bind(exporter),
       aggregationTemporalitySelector: exporter.selectAggregationTemporality?.bind(exporter),
+      metricProducers,
     });
   }
 
@@ -55,7 +63,7 @@ export class PeriodicReader extends MetricReader {
     const { resourceMetrics, errors } = await this.collect({ timeoutMillis: this.timeoutMs });
     for (const error of errors) diag.warn(`metric collection failed: ${(error as Error).message ?? String(error)}`);
     if (resourceMetrics.scopeMetrics.length === 0) return;
-    this.noteResult(await this.send(resourceMetrics));
+    this.noteResult(await this.send({ ...resourceMetrics, scopeMetrics: mergeScopes(resourceMetrics.scopeMetrics) }));
   }
 
   private send(metrics: ResourceMetrics): Promise<ExportResult> {
@@ -91,4 +99,20 @@ export class PeriodicReader extends MetricReader {
     else if (!this.failing) diag.warn(`metric export failed (${reason}); later ones will be tried`);
     this.failing = true;
   }
+}
+
+/**
+ * One entry per instrumentation scope: the SDK's collection and the agent's own histograms
+ * (histograms.ts) can both have metrics of the same scope, which would otherwise go out as two.
+ */
+function mergeScopes(scopeMetrics: ScopeMetrics[]): ScopeMetrics[] {
+  const byScope = new Map<string, ScopeMetrics>();
+  for (const entry of scopeMetrics) {
+    const { name, version, schemaUrl } = entry.scope;
+    const key = `${name}\0${version ?? ''}\0${schemaUrl ?? ''}`;
+    const found = byScope.get(key);
+    if (found === undefined) byScope.set(key, { scope: entry.scope, metrics: [...entry.metrics] });
+    else found.metrics.push(...entry.metrics);
+  }
+  return [...byScope.values()];
 }

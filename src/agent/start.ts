@@ -13,7 +13,7 @@ import { exportSynchronously } from './exit-export.ts';
 import { installExitHooks } from './exit-hooks.ts';
 import { startInstrumentations } from './instrumentations.ts';
 import { createLogPipeline } from './log-pipeline.ts';
-import { createMeterProvider } from './metric-pipeline.ts';
+import { createMetricPipeline } from './metric-pipeline.ts';
 import { beginFinalFlush } from './otlp-http-transport.ts';
 import { buildPropagator } from './propagation.ts';
 import { buildResource } from './resource.ts';
@@ -34,14 +34,15 @@ export function startAgent(config: Config, thread: AgentThread = 'main'): Runnin
   const tracePipeline = createTracePipeline(config, resource);
   const logPipeline = createLogPipeline(config, resource);
   const tracerProvider = tracePipeline.provider;
-  const meterProvider = createMeterProvider(config, resource);
+  const metricPipeline = createMetricPipeline(config, resource);
+  const meterProvider = metricPipeline.provider;
   const loggerProvider = logPipeline.provider;
   if (!trace.setGlobalTracerProvider(tracerProvider)) {
     warn('another OpenTelemetry tracer provider was registered first (Deno with OTEL_DENO=true?); spans go there.');
   }
   metrics.setGlobalMeterProvider(meterProvider);
   logs.setGlobalLoggerProvider(loggerProvider);
-  startInstrumentations(config);
+  startInstrumentations(config, { histograms: metricPipeline.histograms });
 
   const timeoutMs = config.shutdownTimeoutMs;
   const providers = [tracerProvider, meterProvider, loggerProvider];

@@ -6,6 +6,7 @@
 import { diag, metrics, trace } from '@opentelemetry/api';
 import type { Config } from '../../env/index.ts';
 import { VERSION } from '../../version.ts';
+import type { AgentParts } from '../instrumentations.ts';
 import { instrumentClient, isClientPrototype } from './client.ts';
 import { instrumentGeneratedClients, isMakeClientModule } from './generated-clients.ts';
 import { findAppGrpc, isSupportedVersion, SUPPORTED_RANGE } from './locate.ts';
@@ -16,9 +17,11 @@ import { GrpcTelemetry } from './telemetry.ts';
 
 export const SCOPE = 'rpcplugin-telemetry/grpc';
 
+const GRPC_SCOPE = { name: SCOPE, version: VERSION };
+
 const INSTRUMENTED: unique symbol = Symbol.for('rpcplugin-telemetry.grpc.instrumented');
 
-export function instrumentGrpc(config: Config): void {
+export function instrumentGrpc(config: Config, { histograms }: AgentParts): void {
   const grpc = findAppGrpc();
   if (grpc === undefined) {
     diag.debug('rpcplugin-telemetry: the app has no @grpc/grpc-js (from its main module); gRPC is not instrumented.');
@@ -45,6 +48,7 @@ export function instrumentGrpc(config: Config): void {
   const telemetry = new GrpcTelemetry(
     trace.getTracer(SCOPE, VERSION),
     metrics.getMeter(SCOPE, VERSION),
+    histograms.enabled ? (name, options) => histograms.create(GRPC_SCOPE, name, options) : undefined,
     conventions,
     metadataCapture(config.plugin.captureMetadata, conventions),
     config.propagators.length > 0,

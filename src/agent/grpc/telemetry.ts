@@ -7,7 +7,6 @@
 import {
   type Context,
   type Exception,
-  type Histogram,
   type Meter,
   type ObservableResult,
   type Span,
@@ -15,6 +14,7 @@ import {
   SpanStatusCode,
   type Tracer,
 } from '@opentelemetry/api';
+import type { FastHistogram, HistogramOptions } from '../histograms.ts';
 import { contextWithSpan } from './call-context.ts';
 import type { GrpcMetadata, MetadataCapture } from './metadata.ts';
 import { type Conventions, type Endpoint, MethodTable, type RpcMethod, type Side } from './method.ts';
@@ -56,11 +56,14 @@ export class RpcCall {
 }
 
 interface SideInstruments {
-  readonly oldDuration: Histogram | undefined;
-  readonly stableDuration: Histogram | undefined;
-  readonly requestsPerRpc: Histogram | undefined;
-  readonly responsesPerRpc: Histogram | undefined;
+  readonly oldDuration: FastHistogram | undefined;
+  readonly stableDuration: FastHistogram | undefined;
+  readonly requestsPerRpc: FastHistogram | undefined;
+  readonly responsesPerRpc: FastHistogram | undefined;
 }
+
+/** Makes one of the agent's fast histograms (histograms.ts); undefined when no metric reader takes them. */
+export type CreateHistogram = (name: string, options: HistogramOptions) => FastHistogram;
 
 export class GrpcTelemetry {
   readonly client: MethodTable;
@@ -70,6 +73,7 @@ export class GrpcTelemetry {
   constructor(
     private readonly tracer: Tracer,
     meter: Meter,
+    createHistogram: CreateHistogram | undefined,
     readonly conventions: Conventions,
     /** Request metadata keys recorded on spans (RPCPLUGIN_GRPC_CAPTURE_METADATA). */
     readonly capture: MetadataCapture,
@@ -79,8 +83,8 @@ export class GrpcTelemetry {
     this.client = new MethodTable('client', conventions);
     this.server = new MethodTable('server', conventions);
     this.instruments = {
-      client: createInstruments(meter, 'client', conventions),
-      server: createInstruments(meter, 'server', conventions),
+      client: createInstruments(createHistogram, 'client', conventions),
+      server: createInstruments(createHistogram, 'server', conventions),
     };
     for (const side of ['client', 'server'] as const) {
       const table = this[side];
@@ -209,29 +213,29 @@ function toException(error: unknown): Exception {
   return String(error);
 }
 
-function createInstruments(meter: Meter, side: Side, conventions: Conventions): SideInstruments {
+function createInstruments(
+  createHistogram: CreateHistogram | undefined,
+  side: Side,
+  conventions: Conventions,
+): SideInstruments {
   const direction = side === 'server' ? 'incoming' : 'outgoing';
   const oldDuration = conventions.old
-    ? meter.createHistogram(side === 'server' ? OLD.serverDuration : OLD.clientDuration, {
+    ? createHistogram?.(side === 'server' ? OLD.serverDuration : OLD.clientDuration, {
         description: `Duration of ${direction} gRPC calls.`,
         unit: 'ms',
       })
     : undefined;
   const stableDuration = conventions.stable
-    ? meter.createHistogram(side === 'server' ? STABLE.serverDuration : STABLE.clientDuration, {
+    ? createHistogram?.(side === 'server' ? STABLE.serverDuration : STABLE.clientDuration, {
         description: `Duration of ${direction} gRPC calls.`,
         unit: 's',
-        advice: { explicitBucketBoundaries: DURATION_BUCKETS_SECONDS },
+        boundaries: DURATION_BUCKETS_SECONDS,
       })
     : undefined;
   // Messages per RPC exist only in the old conventions; the stable ones removed them with no replacement.
   const perRpc = (name: string, description: string) =>
     conventions.old
-      ? meter.createHistogram(name, {
-          description,
-          unit: '{count}',
-          advice: { explicitBucketBoundaries: MESSAGE_COUNT_BUCKETS },
-        })
+      ? createHistogram?.(name, { description, unit: '{count}', boundaries: MESSAGE_COUNT_BUCKETS })
       : undefined;
   return {
     oldDuration,
