@@ -17,7 +17,6 @@ import {
   MetricsExporterMetricsHelper,
   ProtobufLogsSerializer,
   ProtobufMetricsSerializer,
-  ProtobufTraceSerializer,
   TraceExporterMetricsHelper,
 } from '@opentelemetry/otlp-transformer';
 import type { LogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-logs';
@@ -29,6 +28,7 @@ import { warn } from './diagnostics.ts';
 import type { ExitRequest } from './exit-export.ts';
 import { loadSibling } from './load-sibling.ts';
 import { createHttpTransport } from './otlp-http-transport.ts';
+import { ProtobufSpanEncoder } from './otlp-span-encoder.ts';
 import { TEMPORALITY } from './temporality.ts';
 
 // The exporter base's own default: how many exports may be in flight at once.
@@ -130,7 +130,7 @@ export function exitRequest<T>(
 }
 
 export function spanSerializer(target: OtlpTarget) {
-  return target.json ? JsonTraceSerializer : ProtobufTraceSerializer;
+  return target.json ? JsonTraceSerializer : ProtobufSpanEncoder;
 }
 
 export function logSerializer(target: OtlpTarget) {
