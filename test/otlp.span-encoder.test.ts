@@ -170,6 +170,18 @@ describe('ProtobufSpanEncoder: hand-written cases, same bytes as ProtobufTraceSe
     assertSameAsUpstream(collect.spans);
   });
 
+  test('string attributes around the lengths where one length byte stops being enough', () => {
+    const { tracerProvider, collect } = provider(resource);
+    const span = tracerProvider.getTracer('lengths').startSpan('lengths');
+    for (let total = 110; total <= 135; total++) {
+      span.setAttribute(`k${total}`.padEnd(10, '-'), 'v'.repeat(total - 10));
+      span.setAttribute(`u${total}`.padEnd(10, '-'), `${'v'.repeat(total - 11)}é`);
+    }
+    span.setAttribute('k'.repeat(130), 'v');
+    span.end();
+    assertSameAsUpstream(collect.spans);
+  });
+
   test('AnyValue types only hand-made spans carry: kvlists, bytes, mixed arrays, null, nesting', () => {
     const { tracerProvider, collect } = provider(resource);
     tracerProvider.getTracer('anyvalue').startSpan('anyvalue').end();

@@ -231,6 +231,7 @@ function writeAttributes(attributes: Attributes, tag: number): void {
 }
 
 function writeKeyValue(key: string, value: unknown): void {
+  if (typeof value === 'string' && key.length + value.length <= 121 && writeShortStringKeyValue(key, value)) return;
   const kv = begin(1);
   ensure(1);
   buf[pos++] = 0x0a; // key
@@ -241,6 +242,36 @@ function writeKeyValue(key: string, value: unknown): void {
   writeAnyValue(value);
   end(any, 1);
   end(kv, 1);
+}
+
+/**
+ * The usual attribute, fused: a string value, key and value ASCII and short enough that every
+ * length is one byte and known before writing. Writes nothing and returns false otherwise.
+ */
+function writeShortStringKeyValue(key: string, value: string): boolean {
+  const keyLength = key.length;
+  const valueLength = value.length;
+  ensure(keyLength + valueLength + 7);
+  let p = pos;
+  buf[p++] = keyLength + valueLength + 6; // KeyValue's length
+  buf[p++] = 0x0a; // key
+  buf[p++] = keyLength;
+  for (let i = 0; i < keyLength; i++) {
+    const c = key.charCodeAt(i);
+    if (c > 0x7f) return false;
+    buf[p++] = c;
+  }
+  buf[p++] = 0x12; // value
+  buf[p++] = valueLength + 2;
+  buf[p++] = 0x0a; // string_value
+  buf[p++] = valueLength;
+  for (let i = 0; i < valueLength; i++) {
+    const c = value.charCodeAt(i);
+    if (c > 0x7f) return false;
+    buf[p++] = c;
+  }
+  pos = p;
+  return true;
 }
 
 /** AnyValue's content. Values of no OTLP type (null, undefined, functions, bigint…) leave it empty, as upstream. */
