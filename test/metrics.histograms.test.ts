@@ -125,7 +125,8 @@ describe('fast histograms', () => {
     const provider = new MeterProvider({ readers: [reader] });
     provider.getMeter(SDK_SCOPE).createHistogram('h').record(1);
     const [point] = pointsOf(await collect(reader), SDK_SCOPE).points;
-    assert.deepEqual((point?.value as { buckets: { boundaries: number[] } }).buckets.boundaries, DEFAULT_BOUNDARIES);
+    assert.ok(point !== undefined);
+    assert.deepEqual((point.value as { buckets: { boundaries: number[] } }).buckets.boundaries, DEFAULT_BOUNDARIES);
   });
 
   test('past 2000 attribute sets, values go to one otel.metric.overflow series, as in the SDK', async () => {
