@@ -1,14 +1,16 @@
 import type { TextMapPropagator } from '@opentelemetry/api';
-import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
+import { CompositePropagator, W3CBaggagePropagator } from '@opentelemetry/core';
 import type { Propagator } from '../env/index.ts';
 import { loadSibling } from './load-sibling.ts';
+import { TraceContextPropagator } from './trace-context-propagator.ts';
 
 type LazyPropagators = typeof import('./lazy/propagators.ts');
 
 const lazy = () => loadSibling<LazyPropagators>('agent-propagators.cjs');
 
 const FACTORIES: Record<Propagator, () => TextMapPropagator> = {
-  tracecontext: () => new W3CTraceContextPropagator(),
+  // Upstream's W3CTraceContextPropagator, without its regexes (trace-context-propagator.ts).
+  tracecontext: () => new TraceContextPropagator(),
   baggage: () => new W3CBaggagePropagator(),
   b3: () => lazy().createB3Propagator('single'),
   b3multi: () => lazy().createB3Propagator('multi'),
