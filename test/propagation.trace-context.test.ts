@@ -166,6 +166,10 @@ const TRICKY_CHARS = [
   '\u3000',
   '\ufeff',
   'é',
+  // Non-ASCII whose low seven bits are a hex digit: '0', '1', 'a'.
+  '\u00b0',
+  '\u0131',
+  '\u00e1',
   '\u0660',
   '\uff10',
   '\ud83d',
@@ -464,6 +468,12 @@ const anyId = (length: number) =>
     { weight: 1, arbitrary: hexString(length, ANY_HEX) },
     { weight: 1, arbitrary: fc.oneof(hexString(length - 1), hexString(length + 1), fc.constant('')) },
     { weight: 1, arbitrary: fc.string({ unit: trickyChar, minLength: length, maxLength: length }) },
+    {
+      weight: 2,
+      arbitrary: fc
+        .tuple(hexString(length, ANY_HEX), fc.nat(length - 1), trickyChar)
+        .map(([hex, i, c]) => hex.slice(0, i) + c + hex.slice(i + 1)),
+    },
     { weight: 1, arbitrary: fc.constantFrom<unknown>(undefined, null, 0, 123, ['a'.repeat(length)]) },
   );
 const traceFlags = fc.oneof(
@@ -525,6 +535,7 @@ describe('inject: the same as upstream', () => {
     assert.deepEqual(inject({ ...sc, traceId: ZEROS32 }).calls, []);
     assert.deepEqual(inject({ ...sc, spanId: ZEROS16 }).calls, []);
     assert.deepEqual(inject({ ...sc, spanId: `${SPAN_ID.slice(1)}g` }).calls, []);
+    assert.deepEqual(inject({ ...sc, spanId: `${SPAN_ID.slice(1)}\u00e1` }).calls, []);
     // A trace state without serialize() throws in both.
     assert.equal(inject({ ...sc, traceState: {} as TraceState }).threw, 'TypeError');
   });
