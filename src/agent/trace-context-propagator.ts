@@ -53,6 +53,11 @@ function isValidId(id: unknown, length: number): boolean {
 /** `0` + the flags in hex, as upstream writes them: 1 → `01`, 255 → `0ff` (not masked to the sampled bit). */
 const FLAGS = Array.from({ length: 256 }, (_, flags) => `0${flags.toString(16)}`);
 
+/** Upstream's `0${Number(flags || TraceFlags.NONE).toString(16)}`, from the table for 0-255. */
+function flagsHex(flags: unknown): string {
+  return (typeof flags === 'number' ? FLAGS[flags] : undefined) ?? `0${Number(flags || 0).toString(16)}`;
+}
+
 /** What the regex's `\s` matches: ECMAScript WhiteSpace and LineTerminator. */
 function isSpace(c: number): boolean {
   if (c <= 0x20) return c === 0x20 || (c >= 0x09 && c <= 0x0d);
@@ -134,9 +139,12 @@ export class TraceContextPropagator implements TextMapPropagator {
     ) {
       return;
     }
-    const flags = spanContext.traceFlags as unknown;
-    const flagsHex = (typeof flags === 'number' ? FLAGS[flags] : undefined) ?? `0${Number(flags || 0).toString(16)}`;
-    setter.set(carrier, TRACE_PARENT, `00-${spanContext.traceId}-${spanContext.spanId}-${flagsHex}`);
+    // Read in upstream's order: traceId, spanId, traceFlags.
+    setter.set(
+      carrier,
+      TRACE_PARENT,
+      `00-${spanContext.traceId}-${spanContext.spanId}-${flagsHex(spanContext.traceFlags)}`,
+    );
     if (spanContext.traceState) setter.set(carrier, TRACE_STATE, spanContext.traceState.serialize());
   }
 
