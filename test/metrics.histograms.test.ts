@@ -54,7 +54,7 @@ function pointsOf(resourceMetrics: ResourceMetrics, scope: string) {
 const measurement = fc.record({
   value: fc.oneof(
     fc.double({ min: -1, max: 20_000, noNaN: true }),
-    fc.constantFrom(0, 5, 10, 10000, 10000.5, 0.005, 0.0051, 1, 2, 1024),
+    fc.constantFrom(0, -0, 5, 10, 10000, 10000.5, 0.005, 0.0051, 1, 2, 1024),
     fc.constant(Number.NaN),
   ),
   set: fc.integer({ min: 0, max: ATTRIBUTE_SETS.length - 1 }),

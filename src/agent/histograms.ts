@@ -64,8 +64,9 @@ class Accumulation {
     this.touched ||= interval.touched;
     this.count += interval.count;
     this.sum += interval.sum;
-    if (interval.min < this.min) this.min = interval.min;
-    if (interval.max > this.max) this.max = interval.max;
+    // Math.min and max, not comparisons: they tell -0 from 0 as the SDK's do.
+    this.min = Math.min(this.min, interval.min);
+    this.max = Math.max(this.max, interval.max);
     for (let bucket = 0; bucket < this.counts.length; bucket++) {
       (this.counts[bucket] as number) += interval.counts[bucket] as number;
     }
@@ -99,8 +100,8 @@ export class HistogramSeries {
       accumulation.touched = true;
       accumulation.count++;
       accumulation.sum += value;
-      if (value < accumulation.min) accumulation.min = value;
-      if (value > accumulation.max) accumulation.max = value;
+      accumulation.min = Math.min(value, accumulation.min);
+      accumulation.max = Math.max(value, accumulation.max);
       (accumulation.counts[bucket] as number)++;
     }
   }
