@@ -4,30 +4,16 @@
 //
 //   node bench/grpc-micro.mjs
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { ROOT, withBundle } from './bundle.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const dir = mkdtempSync(join(tmpdir(), 'rpcplugin-telemetry-micro-'));
-try {
-  const outfile = join(dir, 'grpc-micro.cjs');
-  await build({
-    absWorkingDir: root,
-    entryPoints: ['bench/grpc-micro.ts'],
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
-    outfile,
-    external: ['@grpc/grpc-js'],
-    logLevel: 'warning',
-  });
-  for (const mode of ['noop', 'sdk']) {
-    process.stdout.write(execFileSync(process.execPath, [outfile], { cwd: root, env: { ...process.env, MODE: mode } }));
-  }
-} finally {
-  rmSync(dir, { recursive: true, force: true });
-}
+await withBundle(
+  { entry: 'bench/grpc-micro.ts' },
+  (outfile) => {
+    for (const mode of ['noop', 'sdk']) {
+      process.stdout.write(
+        execFileSync(process.execPath, [outfile], { cwd: ROOT, env: { ...process.env, MODE: mode } }),
+      );
+    }
+  },
+  ['@grpc/grpc-js'],
+);

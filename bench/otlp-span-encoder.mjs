@@ -4,13 +4,9 @@
 // server spans with the SDK, checks that both encode it to the same bytes, and times each.
 //
 //   node bench/otlp-span-encoder.mjs [--spans 512] [--rounds 7] [--duration 1000]
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { build } from 'esbuild';
+import { withBundle } from './bundle.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -23,35 +19,19 @@ const SPANS = Number(values.spans);
 const ROUNDS = Number(values.rounds);
 const DURATION_MS = Number(values.duration);
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const dir = mkdtempSync(join(tmpdir(), 'rpcplugin-telemetry-encoder-'));
-let lib;
-try {
-  const outfile = join(dir, 'encoders.cjs');
-  await build({
-    absWorkingDir: root,
-    stdin: {
-      contents: `
+const lib = await withBundle(
+  {
+    sourcefile: 'bench/otlp-span-encoder.bench.ts',
+    contents: `
         export { ProtobufSpanEncoder } from './src/agent/otlp-span-encoder.ts';
         export { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
         export { AlwaysOnSampler, TracerProvider } from '@opentelemetry/sdk-trace';
         export { resourceFromAttributes } from '@opentelemetry/resources';
         export { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
       `,
-      resolveDir: root,
-      loader: 'ts',
-    },
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
-    outfile,
-    logLevel: 'warning',
-  });
-  lib = createRequire(import.meta.url)(outfile);
-} finally {
-  rmSync(dir, { recursive: true, force: true });
-}
+  },
+  (outfile) => createRequire(import.meta.url)(outfile),
+);
 
 // A batch as the agent exports it: one resource, the gRPC instrumentation's scope, client and
 // server spans (a server span's parent is remote, from the caller's metadata).

@@ -5,11 +5,7 @@
 //
 //   node bench/trace-context.mjs          # or with node_modules/.bin/node for Node 24
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { ROOT, withBundle } from './bundle.mjs';
 
 const BENCH = `
 import { defaultTextMapGetter, defaultTextMapSetter, ROOT_CONTEXT, trace } from '@opentelemetry/api';
@@ -77,21 +73,6 @@ for (const [name, context] of Object.entries(contexts)) {
 if (sink === 0) console.log('');
 `;
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const dir = mkdtempSync(join(tmpdir(), 'rpcplugin-telemetry-trace-context-'));
-try {
-  const outfile = join(dir, 'trace-context.cjs');
-  await build({
-    absWorkingDir: root,
-    stdin: { contents: BENCH, loader: 'ts', resolveDir: root, sourcefile: 'bench/trace-context.bench.ts' },
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
-    outfile,
-    logLevel: 'warning',
-  });
-  process.stdout.write(execFileSync(process.execPath, [outfile], { cwd: root }));
-} finally {
-  rmSync(dir, { recursive: true, force: true });
-}
+await withBundle({ contents: BENCH, sourcefile: 'bench/trace-context.bench.ts' }, (outfile) => {
+  process.stdout.write(execFileSync(process.execPath, [outfile], { cwd: ROOT }));
+});
