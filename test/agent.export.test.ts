@@ -27,43 +27,27 @@ import {
   startOtlpReceiver,
 } from './support/otlp-receiver.ts';
 import {
+  AGENT_RUNS,
+  type AgentRun,
+  type AppFormat,
   fixture,
-  type Loader,
-  loader,
   REPO_ROOT,
   type RunResult,
   type RuntimeName,
   runApp,
-  runtimeVersion,
+  runtimeVersions,
 } from './support/runtimes.ts';
 
 // ---------------------------------------------------------------------------------------------
 // The runs: each runtime with its documented preload flag, and Node's --require with a CommonJS app
 // ---------------------------------------------------------------------------------------------
 
-type AppFormat = 'esm' | 'cjs';
-
-interface Row {
-  readonly runtime: RuntimeName;
-  readonly loader: Loader;
-  readonly format: AppFormat;
-}
-
-const ROWS: readonly Row[] = [
-  { runtime: 'node20', loader: loader('node20', '--import'), format: 'esm' },
-  { runtime: 'node20', loader: loader('node20', '--require'), format: 'cjs' },
-  { runtime: 'node24', loader: loader('node24', '--import'), format: 'esm' },
-  { runtime: 'node24', loader: loader('node24', '--require'), format: 'cjs' },
-  { runtime: 'bun', loader: loader('bun', '--preload'), format: 'esm' },
-  { runtime: 'deno', loader: loader('deno', '--preload'), format: 'esm' },
-];
-
-const RUNTIMES = [...new Set(ROWS.map((row) => row.runtime))];
 /** What each runtime says its version is (`node --version` without the v), as process.versions has it. */
 const VERSIONS = Object.fromEntries(
-  await Promise.all(
-    RUNTIMES.map(async (runtime) => [runtime, (await runtimeVersion(runtime)).replace(/^v/, '')] as const),
-  ),
+  Object.entries(await runtimeVersions(new Set(AGENT_RUNS.map((row) => row.runtime)))).map(([runtime, version]) => [
+    runtime,
+    version.replace(/^v/, ''),
+  ]),
 ) as Record<RuntimeName, string>;
 
 const RUNTIME_NAME: Readonly<Record<RuntimeName, string>> = {
@@ -91,7 +75,7 @@ interface Run extends RunResult {
   readonly pid: number | undefined;
 }
 
-function run(row: Row, env: Record<string, string>, script: string = TRACED_APP[row.format]): Promise<Run> {
+function run(row: AgentRun, env: Record<string, string>, script: string = TRACED_APP[row.format]): Promise<Run> {
   let pid: number | undefined;
   return runApp({
     runtime: row.runtime,
@@ -154,7 +138,7 @@ function assertCounter(counter: ReceivedMetric): void {
 }
 
 /** The attributes every resource has, whatever the service: runtime, process (no command line), SDK. */
-function assertRuntimeResource(resource: Attributes, row: Row, pid: number | undefined): void {
+function assertRuntimeResource(resource: Attributes, row: AgentRun, pid: number | undefined): void {
   assert.equal(resource['process.runtime.name'], RUNTIME_NAME[row.runtime]);
   assert.equal(resource['process.runtime.version'], VERSIONS[row.runtime]);
   assert.equal(resource['process.pid'], pid);
@@ -208,7 +192,7 @@ after(() => {
 // ---------------------------------------------------------------------------------------------
 
 describe('agent export, end to end', { concurrency: true }, () => {
-  for (const row of ROWS) {
+  for (const row of AGENT_RUNS) {
     const app = row.format === 'esm' ? 'ESM app' : 'CommonJS app';
     // One test at a time per runtime: six processes at once is plenty for two cores.
     describe(`${row.runtime} (${VERSIONS[row.runtime]}) ${row.loader.name}, ${app}`, { concurrency: 1 }, () => {

@@ -13,36 +13,16 @@ import { performance } from 'node:perf_hooks';
 import { describe, test } from 'node:test';
 import { closedPort, type OtlpReceiver, type OtlpReceiverOptions, startOtlpReceiver } from './support/otlp-receiver.ts';
 import {
+  AGENT_RUNS,
+  type AgentRun,
+  type AppFormat,
   fixture,
-  type Loader,
-  loader,
   type RunResult,
-  type RuntimeName,
   runApp,
-  runtimeVersion,
+  runtimeVersions,
 } from './support/runtimes.ts';
 
-type AppFormat = 'esm' | 'cjs';
-
-interface Row {
-  readonly runtime: RuntimeName;
-  readonly loader: Loader;
-  readonly format: AppFormat;
-}
-
-const ROWS: readonly Row[] = [
-  { runtime: 'node20', loader: loader('node20', '--import'), format: 'esm' },
-  { runtime: 'node20', loader: loader('node20', '--require'), format: 'cjs' },
-  { runtime: 'node24', loader: loader('node24', '--import'), format: 'esm' },
-  { runtime: 'node24', loader: loader('node24', '--require'), format: 'cjs' },
-  { runtime: 'bun', loader: loader('bun', '--preload'), format: 'esm' },
-  { runtime: 'deno', loader: loader('deno', '--preload'), format: 'esm' },
-];
-
-const RUNTIMES = [...new Set(ROWS.map((row) => row.runtime))];
-const VERSIONS = Object.fromEntries(
-  await Promise.all(RUNTIMES.map(async (runtime) => [runtime, await runtimeVersion(runtime)] as const)),
-) as Record<RuntimeName, string>;
+const VERSIONS = await runtimeVersions(new Set(AGENT_RUNS.map((row) => row.runtime)));
 
 /** The apps: traced-app.mjs (or its CommonJS twin), and a wrapper that sets process.exitCode and prints `app: done`. */
 const APPS: Readonly<Record<AppFormat, { traced: string; exitCode: string }>> = {
@@ -88,7 +68,7 @@ interface StartOptions {
   readonly timeoutMs?: number;
 }
 
-function start(row: Row, env: Record<string, string>, options: StartOptions = {}): Watched {
+function start(row: AgentRun, env: Record<string, string>, options: StartOptions = {}): Watched {
   const { script = APPS[row.format].traced, timeoutMs } = options;
   const lines: Line[] = [];
   const waiters = new Set<() => void>();
@@ -144,7 +124,7 @@ function start(row: Row, env: Record<string, string>, options: StartOptions = {}
 
 /** Starts the app, waits until it serves, sends `signal`, and waits for the end. */
 async function serveThenSignal(
-  row: Row,
+  row: AgentRun,
   env: Record<string, string>,
   signal: NodeJS.Signals,
 ): Promise<{ run: Observed; sentAt: number }> {
@@ -190,7 +170,7 @@ function assertNothingOfOurs(run: RunResult): void {
 // ---------------------------------------------------------------------------------------------
 
 describe('agent lifecycle, end to end', { concurrency: true }, () => {
-  for (const row of ROWS) {
+  for (const row of AGENT_RUNS) {
     const app = row.format === 'esm' ? 'ESM app' : 'CommonJS app';
     // One test at a time per runtime, so the time bounds below measure the agent, not a crowded machine.
     describe(`${row.runtime} (${VERSIONS[row.runtime]}) ${row.loader.name}, ${app}`, { concurrency: 1 }, () => {

@@ -23,7 +23,7 @@ import {
   type RunResult,
   type RuntimeName,
   runApp as runAppWithAgent,
-  runtimeVersion,
+  runtimeVersions,
 } from './support/runtimes.ts';
 
 /**
@@ -35,9 +35,7 @@ function runApp(options: Parameters<typeof runAppWithAgent>[0]): ReturnType<type
 }
 
 const RUNTIMES: readonly RuntimeName[] = ['node20', 'node24', 'bun', 'deno'];
-const VERSIONS = Object.fromEntries(
-  await Promise.all(RUNTIMES.map(async (runtime) => [runtime, await runtimeVersion(runtime)] as const)),
-) as Record<RuntimeName, string>;
+const VERSIONS = await runtimeVersions(RUNTIMES);
 
 /** The apps each runtime runs: Node runs JavaScript; Bun and Deno also run the TypeScript app as is. */
 const APPS: Readonly<Record<RuntimeName, readonly string[]>> = {

@@ -153,6 +153,26 @@ export function loader(runtime: RuntimeName, name: string): Loader {
   return found;
 }
 
+/** The format of an app a test runs under the agent: an ES module or CommonJS. */
+export type AppFormat = 'esm' | 'cjs';
+
+/** One run of an agent test: a runtime, how the preload is loaded, and the app's format. */
+export interface AgentRun {
+  readonly runtime: RuntimeName;
+  readonly loader: Loader;
+  readonly format: AppFormat;
+}
+
+/** Each runtime with its documented preload flag, and Node's --require with a CommonJS app. */
+export const AGENT_RUNS: readonly AgentRun[] = [
+  { runtime: 'node20', loader: loader('node20', '--import'), format: 'esm' },
+  { runtime: 'node20', loader: loader('node20', '--require'), format: 'cjs' },
+  { runtime: 'node24', loader: loader('node24', '--import'), format: 'esm' },
+  { runtime: 'node24', loader: loader('node24', '--require'), format: 'cjs' },
+  { runtime: 'bun', loader: loader('bun', '--preload'), format: 'esm' },
+  { runtime: 'deno', loader: loader('deno', '--preload'), format: 'esm' },
+];
+
 export interface RunResult {
   /** The exact bytes the child wrote to stdout. */
   readonly stdout: Buffer;
@@ -294,6 +314,12 @@ export function spawnCollect(command: string, args: readonly string[], options: 
       });
     });
   });
+}
+
+/** The version each of `runtimes` reports (runtimeVersion), asked once for all of them. */
+export async function runtimeVersions(runtimes: Iterable<RuntimeName>): Promise<Record<RuntimeName, string>> {
+  const versions = await Promise.all([...runtimes].map(async (runtime) => [runtime, await runtimeVersion(runtime)]));
+  return Object.fromEntries(versions) as Record<RuntimeName, string>;
 }
 
 /** The version a runtime reports, for test titles. */
