@@ -12,7 +12,7 @@
  * @opentelemetry/otlp-transformer 0.223.0 (trace/protobuf/trace-serializer.js and
  * common/protobuf/common-serializer.js); a change there shows as a failing comparison in the test.
  */
-import type { Attributes, HrTime, Link, SpanStatus } from '@opentelemetry/api';
+import type { Attributes, HrTime, Link, SpanContext, SpanStatus } from '@opentelemetry/api';
 import {
   type IExportTraceServiceResponse,
   type ISerializer,
@@ -126,6 +126,12 @@ function end(start: number, reserved: number): void {
   putLength(start, length);
 }
 
+/** A field's tag, when it fits one byte (field numbers up to 15): every tag this encoder writes. */
+function writeTag(tag: number): void {
+  ensure(1);
+  buf[pos++] = tag;
+}
+
 function writeFixed32(v: number): void {
   ensure(4);
   buf[pos++] = v & 0xff;
@@ -224,8 +230,7 @@ const MAX_INT64 = 2 ** 63;
 function writeAttributes(attributes: Attributes, tag: number): void {
   for (const key in attributes) {
     if (!Object.hasOwn(attributes, key)) continue;
-    ensure(1);
-    buf[pos++] = tag;
+    writeTag(tag);
     writeKeyValue(key, attributes[key]);
   }
 }
@@ -233,11 +238,9 @@ function writeAttributes(attributes: Attributes, tag: number): void {
 function writeKeyValue(key: string, value: unknown): void {
   if (typeof value === 'string' && key.length + value.length <= 121 && writeShortStringKeyValue(key, value)) return;
   const kv = begin(1);
-  ensure(1);
-  buf[pos++] = 0x0a; // key
+  writeTag(0x0a); // key
   writeString(key);
-  ensure(1);
-  buf[pos++] = 0x12; // value (AnyValue)
+  writeTag(0x12); // value (AnyValue)
   const any = begin(1);
   writeAnyValue(value);
   end(any, 1);
@@ -278,8 +281,7 @@ function writeShortStringKeyValue(key: string, value: string): boolean {
 function writeAnyValue(value: unknown): void {
   switch (typeof value) {
     case 'string':
-      ensure(1);
-      buf[pos++] = 0x0a; // string_value
+      writeTag(0x0a); // string_value
       writeString(value);
       return;
     case 'boolean':
@@ -289,8 +291,7 @@ function writeAnyValue(value: unknown): void {
       return;
     case 'number':
       if (Number.isInteger(value) && value >= MIN_INT64 && value < MAX_INT64) {
-        ensure(1);
-        buf[pos++] = 0x18; // int_value
+        writeTag(0x18); // int_value
         writeVarint(value);
       } else {
         ensure(9);
@@ -302,24 +303,20 @@ function writeAnyValue(value: unknown): void {
     case 'object':
       if (value === null) return;
       if (value instanceof Uint8Array) {
-        ensure(1);
-        buf[pos++] = 0x3a; // bytes_value
+        writeTag(0x3a); // bytes_value
         writeBytes(value);
       } else if (Array.isArray(value)) {
-        ensure(1);
-        buf[pos++] = 0x2a; // array_value
+        writeTag(0x2a); // array_value
         const array = begin(1);
         for (const item of value) {
-          ensure(1);
-          buf[pos++] = 0x0a; // values
+          writeTag(0x0a); // values
           const itemStart = begin(1);
           writeAnyValue(item);
           end(itemStart, 1);
         }
         end(array, 1);
       } else {
-        ensure(1);
-        buf[pos++] = 0x32; // kvlist_value
+        writeTag(0x32); // kvlist_value
         const list = begin(1);
         writeAttributes(value as Attributes, 0x0a);
         end(list, 1);
@@ -333,8 +330,7 @@ const spanFlags = (traceFlags: number, isRemote: boolean | undefined) =>
   (traceFlags & 0xff) | 0x100 | (isRemote ? 0x200 : 0);
 
 function writeEvent(event: TimedEvent): void {
-  ensure(1);
-  buf[pos++] = 0x5a; // Span.events
+  writeTag(0x5a); // Span.events
   const start = begin(1);
   ensure(10);
   buf[pos++] = 0x09; // time_unix_nano
@@ -342,32 +338,31 @@ function writeEvent(event: TimedEvent): void {
   buf[pos++] = 0x12; // name
   writeString(event.name);
   if (event.attributes) writeAttributes(event.attributes, 0x1a);
-  ensure(1);
-  buf[pos++] = 0x20; // dropped_attributes_count
+  writeTag(0x20); // dropped_attributes_count
   writeVarint(event.droppedAttributesCount || 0);
   end(start, 1);
 }
 
-function writeLink(link: Link): void {
-  ensure(1);
-  buf[pos++] = 0x6a; // Span.links
-  const start = begin(1);
-  const context = link.context;
-  ensure(1);
-  buf[pos++] = 0x0a; // trace_id
+/** trace_id, span_id and trace_state: fields 1 to 3 of a Span and of a Span.Link alike. */
+function writeContextFields(context: SpanContext): void {
+  writeTag(0x0a); // trace_id
   writeHexId(context.traceId);
-  ensure(1);
-  buf[pos++] = 0x12; // span_id
+  writeTag(0x12); // span_id
   writeHexId(context.spanId);
   const traceState = context.traceState?.serialize();
   if (traceState) {
-    ensure(1);
-    buf[pos++] = 0x1a;
+    writeTag(0x1a); // trace_state
     writeString(traceState);
   }
+}
+
+function writeLink(link: Link): void {
+  writeTag(0x6a); // Span.links
+  const start = begin(1);
+  const context = link.context;
+  writeContextFields(context);
   if (link.attributes) writeAttributes(link.attributes, 0x22);
-  ensure(1);
-  buf[pos++] = 0x28; // dropped_attributes_count
+  writeTag(0x28); // dropped_attributes_count
   writeVarint(link.droppedAttributesCount || 0);
   ensure(5);
   buf[pos++] = 0x35; // flags
@@ -376,16 +371,13 @@ function writeLink(link: Link): void {
 }
 
 function writeStatus(status: SpanStatus): void {
-  ensure(1);
-  buf[pos++] = 0x7a; // Span.status
+  writeTag(0x7a); // Span.status
   const start = begin(1);
   if (status.message) {
-    ensure(1);
-    buf[pos++] = 0x12;
+    writeTag(0x12);
     writeString(status.message);
   }
-  ensure(1);
-  buf[pos++] = 0x18; // code
+  writeTag(0x18); // code
   writeVarint(status.code);
   end(start, 1);
 }
@@ -393,35 +385,20 @@ function writeStatus(status: SpanStatus): void {
 /** One Span, tag included. Two bytes reserved for its length: a span with attributes is 128 bytes or more. */
 function writeSpan(span: ReadableSpan): void {
   const ctx = span.spanContext();
-  ensure(1);
-  buf[pos++] = 0x12; // ScopeSpans.spans
+  writeTag(0x12); // ScopeSpans.spans
   const start = begin(2);
-  ensure(1);
-  buf[pos++] = 0x0a; // trace_id
-  writeHexId(ctx.traceId);
-  ensure(1);
-  buf[pos++] = 0x12; // span_id
-  writeHexId(ctx.spanId);
-  const traceState = ctx.traceState?.serialize();
-  if (traceState) {
-    ensure(1);
-    buf[pos++] = 0x1a;
-    writeString(traceState);
-  }
+  writeContextFields(ctx);
   const parent = span.parentSpanContext;
   if (parent?.spanId) {
-    ensure(1);
-    buf[pos++] = 0x22; // parent_span_id
+    writeTag(0x22); // parent_span_id
     writeHexId(parent.spanId);
   }
-  ensure(1);
-  buf[pos++] = 0x2a; // name
+  writeTag(0x2a); // name
   writeString(span.name);
   // OTLP's SpanKind counts from UNSPECIFIED = 0, the API's from INTERNAL = 0.
   const kind = span.kind == null ? 0 : span.kind + 1;
   if (kind !== 0) {
-    ensure(1);
-    buf[pos++] = 0x30;
+    writeTag(0x30);
     writeVarint(kind);
   }
   ensure(18);
@@ -430,16 +407,13 @@ function writeSpan(span: ReadableSpan): void {
   buf[pos++] = 0x41; // end_time_unix_nano
   writeHrTime(span.endTime);
   if (span.attributes) writeAttributes(span.attributes, 0x4a);
-  ensure(1);
-  buf[pos++] = 0x50; // dropped_attributes_count
+  writeTag(0x50); // dropped_attributes_count
   writeVarint(span.droppedAttributesCount);
   for (const event of span.events) writeEvent(event);
-  ensure(1);
-  buf[pos++] = 0x60; // dropped_events_count
+  writeTag(0x60); // dropped_events_count
   writeVarint(span.droppedEventsCount);
   for (const link of span.links) writeLink(link);
-  ensure(1);
-  buf[pos++] = 0x70; // dropped_links_count
+  writeTag(0x70); // dropped_links_count
   writeVarint(span.droppedLinksCount);
   writeStatus(span.status);
   ensure(6);
@@ -489,8 +463,7 @@ function encodeApart(write: () => void): Uint8Array {
 const schemaUrlField = (schemaUrl: string | undefined) =>
   encodeApart(() => {
     if (!schemaUrl) return;
-    ensure(1);
-    buf[pos++] = 0x1a; // schema_url, field 3 in both ResourceSpans and ScopeSpans
+    writeTag(0x1a); // schema_url, field 3 in both ResourceSpans and ScopeSpans
     writeString(schemaUrl);
   });
 
@@ -500,8 +473,7 @@ function encodedResource(resource: Resource): Encoded {
   const cached = resources.get(resource);
   if (cached && cached.attributes === attributes && cached.schemaUrl === schemaUrl) return cached;
   const head = encodeApart(() => {
-    ensure(1);
-    buf[pos++] = 0x0a; // ResourceSpans.resource
+    writeTag(0x0a); // ResourceSpans.resource
     const start = begin(1);
     if (attributes) writeAttributes(attributes, 0x0a);
     ensure(2);
@@ -528,21 +500,17 @@ function encodedScope(scope: Scope): Encoded {
     return cached;
   }
   const head = encodeApart(() => {
-    ensure(1);
-    buf[pos++] = 0x0a; // ScopeSpans.scope
+    writeTag(0x0a); // ScopeSpans.scope
     const start = begin(1);
-    ensure(1);
-    buf[pos++] = 0x0a; // name
+    writeTag(0x0a); // name
     writeString(name);
     if (version) {
-      ensure(1);
-      buf[pos++] = 0x12;
+      writeTag(0x12);
       writeString(version);
     }
     if (attributes) writeAttributes(attributes, 0x1a);
     if (droppedAttributesCount) {
-      ensure(1);
-      buf[pos++] = 0x20;
+      writeTag(0x20);
       writeVarint(droppedAttributesCount);
     }
     end(start, 1);
