@@ -14,12 +14,12 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { type SpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
+import { GrpcTelemetry } from '../src/agent/grpc/call-telemetry.ts';
 import { type ClientPrototype, instrumentClient } from '../src/agent/grpc/client.ts';
 import type { MetadataClass } from '../src/agent/grpc/metadata.ts';
 import { conventionsOf } from '../src/agent/grpc/method.ts';
 import { instrumentServer, type ServerPrototype } from '../src/agent/grpc/server.ts';
-import { GrpcTelemetry } from '../src/agent/grpc/telemetry.ts';
-import { HistogramRegistry } from '../src/agent/histograms.ts';
+import { HistogramRegistry } from '../src/agent/pipelines/histogram-registry.ts';
 
 const { Metadata } = createRequire(`${process.cwd()}/`)('@grpc/grpc-js') as { Metadata: MetadataClass };
 const mode = process.env.MODE === 'noop' ? 'noop' : 'sdk';
@@ -45,7 +45,7 @@ if (mode === 'sdk') {
   metrics.setGlobalMeterProvider(new MeterProvider({ readers: [new UnreadReader()] }));
 }
 const conventions = conventionsOf('old');
-// The agent's RPC histograms (src/agent/histograms.ts), with one reader's worth of accumulation, never collected.
+// The agent's RPC histograms (src/agent/pipelines/histogram-registry.ts), with one reader's worth of accumulation, never collected.
 const histograms = new HistogramRegistry();
 if (mode === 'sdk') histograms.producer();
 const telemetry = new GrpcTelemetry(

@@ -1,4 +1,4 @@
-// The OTLP/protobuf encoding of spans, ours (src/agent/otlp-span-encoder.ts) against the one it
+// The OTLP/protobuf encoding of spans, ours (src/agent/exporters/otlp-span-encoder.ts) against the one it
 // replaces (@opentelemetry/otlp-transformer's ProtobufTraceSerializer), on this Node: bundles both
 // with esbuild into a temporary file, as dist/agent.cjs has them, makes a batch of gRPC client and
 // server spans with the SDK, checks that both encode it to the same bytes, and times each.
@@ -23,7 +23,7 @@ const lib = await withBundle(
   {
     sourcefile: 'bench/otlp-span-encoder.bench.ts',
     contents: `
-        export { ProtobufSpanEncoder } from './src/agent/otlp-span-encoder.ts';
+        export { ProtobufSpanEncoder } from './src/agent/exporters/otlp-span-encoder.ts';
         export { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
         export { AlwaysOnSampler, TracerProvider } from '@opentelemetry/sdk-trace';
         export { resourceFromAttributes } from '@opentelemetry/resources';

@@ -1,5 +1,5 @@
 // W3C Trace Context propagation per call, upstream's W3CTraceContextPropagator (@opentelemetry/core)
-// against ours (src/agent/trace-context-propagator.ts): bundles both with esbuild into a temporary
+// against ours (src/agent/propagation/trace-context.ts): bundles both with esbuild into a temporary
 // file and runs it on this Node. Each operation is what a gRPC call does: inject a span context into
 // a fresh plain-object carrier (the client), then extract it from that carrier (the server).
 //
@@ -10,7 +10,7 @@ import { ROOT, withBundle } from './bundle.mjs';
 const BENCH = `
 import { defaultTextMapGetter, defaultTextMapSetter, ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import { TraceState, W3CTraceContextPropagator } from '@opentelemetry/core';
-import { TraceContextPropagator } from './src/agent/trace-context-propagator.ts';
+import { TraceContextPropagator } from './src/agent/propagation/trace-context.ts';
 
 const ROUNDS = 7;
 const OPS = 200_000;

@@ -47,10 +47,10 @@ await Promise.all([
   build({
     ...common,
     entryPoints: {
-      agent: 'src/agent/start.ts',
-      'agent-prometheus': 'src/agent/lazy/prometheus.ts',
-      'agent-otlp-grpc': 'src/agent/lazy/otlp-grpc.ts',
-      'agent-propagators': 'src/agent/lazy/propagators.ts',
+      agent: 'src/agent/sdk/start.ts',
+      'agent-prometheus': 'src/agent/exporters/prometheus.ts',
+      'agent-otlp-grpc': 'src/agent/exporters/otlp-grpc.ts',
+      'agent-propagators': 'src/agent/propagation/b3-jaeger.ts',
     },
     format: 'cjs',
     outExtension: { '.js': '.cjs' },

@@ -7,8 +7,8 @@
 import process from 'node:process';
 import { isMainThread } from 'node:worker_threads';
 import { type Meter, metrics, type Tracer, trace } from '@opentelemetry/api';
-import { loadAgent } from './agent/load-agent.ts';
-import { sharedState } from './agent/state.ts';
+import { loadAgent } from './agent/preload/load-agent.ts';
+import { sharedState } from './agent/preload/shared-state.ts';
 import { loadConfig } from './env/index.ts';
 import { VERSION } from './version.ts';
 

@@ -1,6 +1,6 @@
 /**
  * process.exit() never returns to the event loop, so the agent's asynchronous flush cannot run;
- * the `exit` event sends what is pending synchronously instead (src/agent/exit-export.ts). On each
+ * the `exit` event sends what is pending synchronously instead (src/agent/lifecycle/exit-export.ts). On each
  * runtime: the span recorded just before process.exit() arrives, the exit code stands, and a dead
  * or hanging collector holds the exit no longer than RPCPLUGIN_SHUTDOWN_TIMEOUT.
  */

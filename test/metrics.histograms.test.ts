@@ -1,5 +1,5 @@
 /**
- * The agent's fast histograms (src/agent/histograms.ts) export what the SDK's histogram exports for
+ * The agent's fast histograms (src/agent/pipelines/histogram-registry.ts) export what the SDK's histogram exports for
  * the same measurements: the same buckets, count, sum, min and max per attribute set, cumulative and
  * delta, over several collections. Both are read by the same SDK MetricReaders, side by side.
  */
@@ -15,7 +15,7 @@ import {
   type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
 import fc from 'fast-check';
-import { DEFAULT_BOUNDARIES, HistogramRegistry } from '../src/agent/histograms.ts';
+import { DEFAULT_BOUNDARIES, HistogramRegistry } from '../src/agent/pipelines/histogram-registry.ts';
 
 class ManualReader extends MetricReader {
   constructor(options: MetricReaderOptions) {

@@ -1,5 +1,5 @@
 /**
- * Our OTLP/protobuf span encoder (src/agent/otlp-span-encoder.ts) against the serializer it replaces,
+ * Our OTLP/protobuf span encoder (src/agent/exporters/otlp-span-encoder.ts) against the serializer it replaces,
  * otlp-transformer's ProtobufTraceSerializer: the same bytes for every batch, spans made by the real
  * SDK (TracerProvider, limits, events, links, parents), plus attribute values only hand-made spans
  * carry (kvlists, bytes, mixed arrays, null). One test decodes our bytes with the official proto
@@ -26,7 +26,7 @@ import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { type Resource, resourceFromAttributes } from '@opentelemetry/resources';
 import { AlwaysOnSampler, type ReadableSpan, type SpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import fc from 'fast-check';
-import { ProtobufSpanEncoder } from '../src/agent/otlp-span-encoder.ts';
+import { ProtobufSpanEncoder } from '../src/agent/exporters/otlp-span-encoder.ts';
 import { decodeExportRequest, ExportTraceServiceRequest } from './support/otlp-receiver.ts';
 
 const RUNS = 300;

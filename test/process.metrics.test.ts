@@ -4,7 +4,7 @@
  * what the agent exports every second. Each export is compared with what Linux says of the process at
  * that moment (/proc/<pid>/status VmRSS, /proc/<pid>/stat CPU ticks).
  *
- * Each runtime exports exactly the metrics it measures for real (src/agent/runtime.ts,
+ * Each runtime exports exactly the metrics it measures for real (src/agent/runtime/runtime.ts,
  * docs/process-metrics.md): Node all of them, Bun no V8 heap (its engine is JavaScriptCore), Deno no
  * event-loop delay (its monitorEventLoopDelay does not see a blocked loop).
  */

@@ -1,5 +1,5 @@
 /**
- * The runtime facts that decide which process metrics each runtime gets (src/agent/runtime.ts:
+ * The runtime facts that decide which process metrics each runtime gets (src/agent/runtime/runtime.ts:
  * processMeasurements) and what docs/process-metrics.md says of them, measured on the runtimes
  * themselves, without the agent. If a runtime changes (Deno's event-loop monitor starts seeing a
  * blocked loop, Bun reports real heap spaces), this fails, and runtime.ts and the docs have to follow.

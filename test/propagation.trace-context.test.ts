@@ -1,5 +1,5 @@
 /**
- * Our TraceContextPropagator (src/agent/trace-context-propagator.ts) against @opentelemetry/core's
+ * Our TraceContextPropagator (src/agent/propagation/trace-context.ts) against @opentelemetry/core's
  * W3CTraceContextPropagator, which it replaces: on the same inputs, inject sets the same headers and
  * extract yields the same span context, or returns the very context it was given.
  *
@@ -22,8 +22,8 @@ import {
 } from '@opentelemetry/api';
 import { suppressTracing, TraceState, W3CTraceContextPropagator } from '@opentelemetry/core';
 import fc from 'fast-check';
-import { buildPropagator } from '../src/agent/propagation.ts';
-import { TraceContextPropagator } from '../src/agent/trace-context-propagator.ts';
+import { buildPropagator } from '../src/agent/propagation/propagators.ts';
+import { TraceContextPropagator } from '../src/agent/propagation/trace-context.ts';
 
 const RUNS = 1000;
 const upstream = new W3CTraceContextPropagator();

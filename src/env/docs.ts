@@ -1,6 +1,6 @@
 /** docs/configuration.md, generated from the variable declarations (`npm run docs`). */
 import { describeProblem, STRICT_EXIT_CODE } from './problems.ts';
-import { GROUPS } from './variable.ts';
+import { GROUPS } from './variable-definition.ts';
 import { definitionOf, VARIABLE_NAMES } from './variables.ts';
 
 const INTRO = `# Configuration reference

@@ -15,5 +15,5 @@ export {
   STRICT_EXIT_CODE,
 } from './problems.ts';
 export { isSecretName, REDACTED } from './secrets.ts';
-export { GROUPS, type Group } from './variable.ts';
+export { GROUPS, type Group } from './variable-definition.ts';
 export { definitionOf, VARIABLE_NAMES, type VariableName, variables } from './variables.ts';

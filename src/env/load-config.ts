@@ -6,9 +6,9 @@
 import { statSync } from 'node:fs';
 import type { Config } from './config.ts';
 import { deriveConfig } from './derive.ts';
-import type { ParseContext } from './kinds.ts';
 import type { ConfigProblem } from './problems.ts';
 import { REDACTED } from './secrets.ts';
+import type { ParseContext } from './value-kinds.ts';
 import { definitionOf, VARIABLE_NAMES, type Values, type VariableName } from './variables.ts';
 
 export type EnvSource = Readonly<Record<string, string | undefined>>;

@@ -18,8 +18,8 @@ import {
   ratio,
   text,
   traceparent,
-} from './kinds.ts';
-import { type AnyVariable, type Group, type ValueOf, type Variable, variable } from './variable.ts';
+} from './value-kinds.ts';
+import { type AnyVariable, type Group, type ValueOf, type Variable, variable } from './variable-definition.ts';
 
 export const PROPAGATORS = ['tracecontext', 'baggage', 'b3', 'b3multi', 'jaeger', 'none'] as const;
 export const SAMPLERS = [

@@ -11,13 +11,13 @@
  * Anything of the agent's that fails sends the call out exactly as the app made it.
  */
 import { type Context, context, propagation, SpanKind } from '@opentelemetry/api';
+import type { GrpcTelemetry, RpcCall } from './call-telemetry.ts';
 import { emitInContext } from './emitter.ts';
 import { endpointOfTarget } from './endpoint.ts';
-import { type CallCarrier, countMessages, RPC_CALL } from './messages.ts';
+import { type CallCarrier, countMessages, RPC_CALL } from './message-counting.ts';
 import { type GrpcMetadata, type MetadataClass, metadataSetter } from './metadata.ts';
 import type { Endpoint } from './method.ts';
 import { STABLE, Status } from './semconv.ts';
-import type { GrpcTelemetry, RpcCall } from './telemetry.ts';
 
 type Callback = (error: unknown, value?: unknown) => unknown;
 // biome-ignore lint/suspicious/noExplicitAny: grpc-js's request methods take loosely typed arguments.

@@ -6,14 +6,14 @@
 import { diag, metrics, trace } from '@opentelemetry/api';
 import type { Config } from '../../env/index.ts';
 import { VERSION } from '../../version.ts';
-import type { AgentParts } from '../instrumentations.ts';
+import type { AgentParts } from '../sdk/instrumentations.ts';
+import { GrpcTelemetry } from './call-telemetry.ts';
 import { instrumentClient, isClientPrototype } from './client.ts';
 import { instrumentGeneratedClients, isMakeClientModule } from './generated-clients.ts';
 import { findAppGrpc, isSupportedVersion, SUPPORTED_RANGE } from './locate.ts';
 import { type MetadataClass, metadataCapture } from './metadata.ts';
 import { conventionsOf } from './method.ts';
 import { instrumentServer, isServerPrototype } from './server.ts';
-import { GrpcTelemetry } from './telemetry.ts';
 
 export const SCOPE = 'rpcplugin-telemetry/grpc';
 

@@ -9,13 +9,13 @@
  * wins. Calls to methods nobody registered never reach a handler: _retrieveHandler sees them.
  */
 import { context, propagation, ROOT_CONTEXT, SpanKind } from '@opentelemetry/api';
+import type { GrpcTelemetry, RpcCall } from './call-telemetry.ts';
 import { emitInContext } from './emitter.ts';
 import { endpointOfAuthority } from './endpoint.ts';
-import { type CallCarrier, countMessages, RPC_CALL } from './messages.ts';
+import { type CallCarrier, countMessages, RPC_CALL } from './message-counting.ts';
 import { type GrpcMetadata, metadataGetter } from './metadata.ts';
 import type { Endpoint, RpcMethod } from './method.ts';
 import { Status } from './semconv.ts';
-import type { GrpcTelemetry, RpcCall } from './telemetry.ts';
 
 type Handler = (this: unknown, call: ServerSurface, callback?: Respond) => unknown;
 type Respond = (error: unknown, value?: unknown, trailer?: unknown, flags?: unknown) => unknown;

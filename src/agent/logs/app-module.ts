@@ -17,7 +17,7 @@ import { realpathSync } from 'node:fs';
 import Module, { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import process from 'node:process';
-import { warn } from '../diagnostics.ts';
+import { warn } from '../sdk/diagnostics.ts';
 
 /**
  * Arranges for `wrap` to see the application's copy of `name` the first time it is loaded. When the

@@ -7,7 +7,7 @@
  * app redacts is redacted in the export too.
  */
 import type { Logger } from '@opentelemetry/api-logs';
-import { warn } from '../diagnostics.ts';
+import { warn } from '../sdk/diagnostics.ts';
 import { activeCorrelation } from './correlation.ts';
 import { toLogRecord } from './record.ts';
 

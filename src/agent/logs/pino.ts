@@ -5,7 +5,7 @@
  * points pino reads on every write, the mixin and asJson, found under `pino.symbols`.
  */
 import type { Logger } from '@opentelemetry/api-logs';
-import { warn } from '../diagnostics.ts';
+import { warn } from '../sdk/diagnostics.ts';
 import { correlatingMixin, type PinoMixin } from './correlation.ts';
 import { exportingAsJson, type PinoAsJson } from './export.ts';
 

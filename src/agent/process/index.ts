@@ -1,13 +1,13 @@
 /**
  * Process metrics: memory, CPU time and event-loop delay, as observable instruments read when a
  * metric reader collects (no timer of ours in the app). Each runtime gets only what it measures for
- * real (src/agent/runtime.ts, docs/process-metrics.md).
+ * real (src/agent/runtime/runtime.ts, docs/process-metrics.md).
  */
 import { isMainThread } from 'node:worker_threads';
 import { metrics } from '@opentelemetry/api';
 import type { Config } from '../../env/index.ts';
 import { VERSION } from '../../version.ts';
-import { processMeasurements } from '../runtime.ts';
+import { processMeasurements } from '../runtime/runtime.ts';
 import { observeCpuTime } from './cpu.ts';
 import { observeEventLoopDelay } from './event-loop.ts';
 import { observeResidentMemory, observeV8Heap } from './memory.ts';

@@ -3,9 +3,9 @@
  * DiagConsoleLogger would send info and debug to console.info/console.debug, which is stdout.
  */
 import { type DiagLogger, DiagLogLevel, diag } from '@opentelemetry/api';
-import type { LogLevel } from '../env/index.ts';
-import { MESSAGE_PREFIX } from '../env/index.ts';
-import { writeStderr } from './stderr.ts';
+import type { LogLevel } from '../../env/index.ts';
+import { MESSAGE_PREFIX } from '../../env/index.ts';
+import { writeStderr } from '../runtime/stderr.ts';
 
 const LEVELS: Record<LogLevel, DiagLogLevel> = {
   none: DiagLogLevel.NONE,

@@ -7,7 +7,7 @@ import { JsonLogsSerializer, JsonMetricsSerializer, JsonTraceSerializer } from '
 import type { LogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { AggregationTemporality, type PushMetricExporter, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
-import { writeStderr } from './stderr.ts';
+import { writeStderr } from '../runtime/stderr.ts';
 
 const decoder = new TextDecoder();
 

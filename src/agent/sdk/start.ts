@@ -6,20 +6,20 @@
 import { context, metrics, propagation, trace } from '@opentelemetry/api';
 import { logs } from '@opentelemetry/api-logs';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import type { Config } from '../env/index.ts';
-import { settleWithin } from './bounded.ts';
+import type { Config } from '../../env/index.ts';
+import { beginFinalFlush } from '../exporters/otlp-http-transport.ts';
+import { exportSynchronously } from '../lifecycle/exit-export.ts';
+import { installExitHooks } from '../lifecycle/exit-hooks.ts';
+import { settleWithin } from '../lifecycle/settle-within.ts';
+import { createLogPipeline } from '../pipelines/logs.ts';
+import { createMetricPipeline } from '../pipelines/metrics.ts';
+import { createTracePipeline } from '../pipelines/traces.ts';
+import type { RunningAgent } from '../preload/shared-state.ts';
+import { buildPropagator } from '../propagation/propagators.ts';
+import { isPermitted } from '../runtime/runtime.ts';
 import { installDiagnostics, warn } from './diagnostics.ts';
-import { exportSynchronously } from './exit-export.ts';
-import { installExitHooks } from './exit-hooks.ts';
 import { startInstrumentations } from './instrumentations.ts';
-import { createLogPipeline } from './log-pipeline.ts';
-import { createMetricPipeline } from './metric-pipeline.ts';
-import { beginFinalFlush } from './otlp-http-transport.ts';
-import { buildPropagator } from './propagation.ts';
 import { buildResource } from './resource.ts';
-import { isPermitted } from './runtime.ts';
-import type { RunningAgent } from './state.ts';
-import { createTracePipeline } from './trace-pipeline.ts';
 
 /** Where the agent runs: the main thread owns the process's signals; a worker only its own exit. */
 export type AgentThread = 'main' | 'worker';

@@ -22,8 +22,8 @@ import type { PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
 import type { Config } from '../../env/index.ts';
 import { VERSION } from '../../version.ts';
-import type { OtlpTarget } from '../otlp-http.ts';
-import { TEMPORALITY } from '../temporality.ts';
+import type { OtlpTarget } from './otlp-http.ts';
+import { TEMPORALITY } from './temporality.ts';
 
 // The exporter base's own default: how many exports may be in flight at once.
 const CONCURRENCY_LIMIT = 30;

@@ -13,11 +13,11 @@ import {
   loadConfig,
   MESSAGE_PREFIX,
   STRICT_EXIT_CODE,
-} from '../env/index.ts';
+} from '../../env/index.ts';
+import { detectRuntime } from '../runtime/runtime.ts';
+import { writeStderr } from '../runtime/stderr.ts';
 import { loadAgent } from './load-agent.ts';
-import { detectRuntime } from './runtime.ts';
-import { sharedState } from './state.ts';
-import { writeStderr } from './stderr.ts';
+import { sharedState } from './shared-state.ts';
 
 export function runPreload(): void {
   // Node runs preloads again in every worker thread; the agent belongs to the main thread only.

@@ -3,12 +3,12 @@
  * fails (a library shape we do not know, a runtime without an API) is one warning, and the others
  * and the app run on.
  */
-import type { Config, Instrumentation } from '../env/index.ts';
+import type { Config, Instrumentation } from '../../env/index.ts';
+import { instrumentGrpc } from '../grpc/index.ts';
+import { instrumentPino } from '../logs/index.ts';
+import type { HistogramRegistry } from '../pipelines/histogram-registry.ts';
+import { startProcessMetrics } from '../process/index.ts';
 import { warn } from './diagnostics.ts';
-import { instrumentGrpc } from './grpc/index.ts';
-import type { HistogramRegistry } from './histograms.ts';
-import { instrumentPino } from './logs/index.ts';
-import { startProcessMetrics } from './process/index.ts';
 
 /** What the agent gives its instrumentations besides the config (the API's globals are set already). */
 export interface AgentParts {

@@ -16,9 +16,9 @@ import {
   type ResourceDetector,
   resourceFromAttributes,
 } from '@opentelemetry/resources';
-import type { Config } from '../env/index.ts';
-import { VERSION } from '../version.ts';
-import { detectRuntime, isPermitted } from './runtime.ts';
+import type { Config } from '../../env/index.ts';
+import { VERSION } from '../../version.ts';
+import { detectRuntime, isPermitted } from '../runtime/runtime.ts';
 
 interface AppPackage {
   readonly name?: string;

@@ -22,11 +22,11 @@ import {
 import type { LogRecordExporter, ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
-import type { Config, OtlpExporterConfig } from '../env/index.ts';
-import { VERSION } from '../version.ts';
-import { warn } from './diagnostics.ts';
-import type { ExitRequest } from './exit-export.ts';
-import { loadSibling } from './load-sibling.ts';
+import type { Config, OtlpExporterConfig } from '../../env/index.ts';
+import { VERSION } from '../../version.ts';
+import type { ExitRequest } from '../lifecycle/exit-export.ts';
+import { warn } from '../sdk/diagnostics.ts';
+import { loadSibling } from '../sdk/load-bundle.ts';
 import { createHttpTransport } from './otlp-http-transport.ts';
 import { ProtobufSpanEncoder } from './otlp-span-encoder.ts';
 import { TEMPORALITY } from './temporality.ts';
@@ -137,7 +137,7 @@ export function logSerializer(target: OtlpTarget) {
   return target.json ? JsonLogsSerializer : ProtobufLogsSerializer;
 }
 
-type GrpcExporters = typeof import('./lazy/otlp-grpc.ts');
+type GrpcExporters = typeof import('./otlp-grpc.ts');
 
 // OTLP/gRPC lives in its own bundle, with its own grpc-js: loaded only for a signal that uses it.
 const grpcExporters = () => loadSibling<GrpcExporters>('agent-otlp-grpc.cjs');

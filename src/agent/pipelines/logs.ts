@@ -5,11 +5,11 @@ import {
   type ReadableLogRecord,
   SimpleLogRecordProcessor,
 } from '@opentelemetry/sdk-logs';
-import type { Config } from '../env/index.ts';
+import type { Config } from '../../env/index.ts';
+import { StderrLogExporter } from '../exporters/console.ts';
+import { createOtlpLogExporter, exitRequest, logSerializer, resolveOtlpTarget } from '../exporters/otlp-http.ts';
+import type { ExitRequest } from '../lifecycle/exit-export.ts';
 import { BatchQueue } from './batch-queue.ts';
-import { StderrLogExporter } from './console-exporters.ts';
-import type { ExitRequest } from './exit-export.ts';
-import { createOtlpLogExporter, exitRequest, logSerializer, resolveOtlpTarget } from './otlp-http.ts';
 
 export interface LogPipeline {
   readonly provider: LoggerProvider;

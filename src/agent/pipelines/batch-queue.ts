@@ -12,7 +12,7 @@
  */
 import { context, diag } from '@opentelemetry/api';
 import { type ExportResult, ExportResultCode, suppressTracing } from '@opentelemetry/core';
-import type { BatchConfig } from '../env/index.ts';
+import type { BatchConfig } from '../../env/index.ts';
 
 export interface RecordExporter<T> {
   export(records: T[], done: (result: ExportResult) => void): void;

@@ -9,9 +9,9 @@
  * A listener of ours disables the runtime's default signal action, hence the re-raise.
  */
 import process from 'node:process';
-import { warn } from './diagnostics.ts';
-import type { AgentThread } from './start.ts';
-import type { RunningAgent } from './state.ts';
+import type { RunningAgent } from '../preload/shared-state.ts';
+import { warn } from '../sdk/diagnostics.ts';
+import type { AgentThread } from '../sdk/start.ts';
 
 const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 

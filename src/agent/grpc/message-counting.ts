@@ -4,7 +4,7 @@
  * class, the first time the agent meets an instance, so a call adds no closure and changes nothing
  * about how the stream flows (a 'data' listener would switch it to flowing mode).
  */
-import type { RpcCall } from './telemetry.ts';
+import type { RpcCall } from './call-telemetry.ts';
 
 /** Where a stream keeps its call, for the wrapped methods and the agent's event listeners. */
 export const RPC_CALL: unique symbol = Symbol('rpcplugin-telemetry.grpc.call');

@@ -1,11 +1,11 @@
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MESSAGE_PREFIX } from '../env/index.ts';
-import { isPermitted } from './runtime.ts';
-import { writeStderr } from './stderr.ts';
+import { MESSAGE_PREFIX } from '../../env/index.ts';
+import { isPermitted } from '../runtime/runtime.ts';
+import { writeStderr } from '../runtime/stderr.ts';
 
-export type AgentModule = typeof import('./start.ts');
+export type AgentModule = typeof import('../sdk/start.ts');
 
 /**
  * dist/agent.cjs, beside the bundle this code is in (the preload or the public API), loaded

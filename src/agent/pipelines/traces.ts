@@ -1,12 +1,12 @@
 import { TraceFlags } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
 import { type ReadableSpan, SimpleSpanProcessor, type SpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
-import type { Config } from '../env/index.ts';
+import type { Config } from '../../env/index.ts';
+import { StderrSpanExporter } from '../exporters/console.ts';
+import { createOtlpSpanExporter, exitRequest, resolveOtlpTarget, spanSerializer } from '../exporters/otlp-http.ts';
+import type { ExitRequest } from '../lifecycle/exit-export.ts';
+import { buildSampler } from '../sdk/sampler.ts';
 import { BatchQueue } from './batch-queue.ts';
-import { StderrSpanExporter } from './console-exporters.ts';
-import type { ExitRequest } from './exit-export.ts';
-import { createOtlpSpanExporter, exitRequest, resolveOtlpTarget, spanSerializer } from './otlp-http.ts';
-import { buildSampler } from './sampler.ts';
 
 export interface TracePipeline {
   readonly provider: TracerProvider;

@@ -5,17 +5,17 @@ import {
   type MetricReader,
   type PushMetricExporter,
 } from '@opentelemetry/sdk-metrics';
-import type { Config } from '../env/index.ts';
-import { StderrMetricExporter } from './console-exporters.ts';
-import { warn } from './diagnostics.ts';
-import { HistogramRegistry } from './histograms.ts';
-import { loadSibling } from './load-sibling.ts';
-import { createOtlpMetricExporter, resolveOtlpTarget } from './otlp-http.ts';
+import type { Config } from '../../env/index.ts';
+import { StderrMetricExporter } from '../exporters/console.ts';
+import { createOtlpMetricExporter, resolveOtlpTarget } from '../exporters/otlp-http.ts';
+import { warn } from '../sdk/diagnostics.ts';
+import { loadSibling } from '../sdk/load-bundle.ts';
+import { HistogramRegistry } from './histogram-registry.ts';
 import { PeriodicReader } from './periodic-reader.ts';
 
 export interface MetricPipeline {
   readonly provider: MeterProvider;
-  /** The agent's per-call histograms (histograms.ts), exported by the same readers. */
+  /** The agent's per-call histograms (pipelines/histogram-registry.ts), exported by the same readers. */
   readonly histograms: HistogramRegistry;
 }
 
@@ -40,7 +40,7 @@ export function createMetricPipeline(config: Config, resource: Resource): Metric
   return { provider: new MeterProvider({ resource, readers }), histograms };
 }
 
-type PrometheusModule = typeof import('./lazy/prometheus.ts');
+type PrometheusModule = typeof import('../exporters/prometheus.ts');
 
 function createPrometheusReader(address: Config['metrics']['prometheus'], producer: MetricProducer): MetricReader {
   const { createPrometheusReader } = loadSibling<PrometheusModule>('agent-prometheus.cjs');

@@ -1,15 +1,15 @@
 import type { TextMapPropagator } from '@opentelemetry/api';
 import { CompositePropagator, W3CBaggagePropagator } from '@opentelemetry/core';
-import type { Propagator } from '../env/index.ts';
-import { loadSibling } from './load-sibling.ts';
-import { TraceContextPropagator } from './trace-context-propagator.ts';
+import type { Propagator } from '../../env/index.ts';
+import { loadSibling } from '../sdk/load-bundle.ts';
+import { TraceContextPropagator } from './trace-context.ts';
 
-type LazyPropagators = typeof import('./lazy/propagators.ts');
+type LazyPropagators = typeof import('./b3-jaeger.ts');
 
 const lazy = () => loadSibling<LazyPropagators>('agent-propagators.cjs');
 
 const FACTORIES: Record<Propagator, () => TextMapPropagator> = {
-  // Upstream's W3CTraceContextPropagator, without its regexes (trace-context-propagator.ts).
+  // Upstream's W3CTraceContextPropagator, without its regexes (trace-context.ts).
   tracecontext: () => new TraceContextPropagator(),
   baggage: () => new W3CBaggagePropagator(),
   b3: () => lazy().createB3Propagator('single'),

@@ -14,7 +14,7 @@ import {
   SpanStatusCode,
   type Tracer,
 } from '@opentelemetry/api';
-import type { FastHistogram, HistogramOptions } from '../histograms.ts';
+import type { FastHistogram, HistogramOptions } from '../pipelines/histogram-registry.ts';
 import { contextWithSpan } from './call-context.ts';
 import type { GrpcMetadata, MetadataCapture } from './metadata.ts';
 import { type Conventions, type Endpoint, MethodTable, type RpcMethod, type Side } from './method.ts';
@@ -62,7 +62,7 @@ interface SideInstruments {
   readonly responsesPerRpc: FastHistogram | undefined;
 }
 
-/** Makes one of the agent's fast histograms (histograms.ts); undefined when no metric reader takes them. */
+/** Makes one of the agent's fast histograms (pipelines/histogram-registry.ts); undefined when no metric reader takes them. */
 export type CreateHistogram = (name: string, options: HistogramOptions) => FastHistogram;
 
 export class GrpcTelemetry {

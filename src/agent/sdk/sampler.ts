@@ -5,7 +5,7 @@ import {
   type Sampler,
   TraceIdRatioBasedSampler,
 } from '@opentelemetry/sdk-trace';
-import type { Config } from '../env/index.ts';
+import type { Config } from '../../env/index.ts';
 
 /** The spec's samplers by name (OTEL_TRACES_SAMPLER), the ratio from OTEL_TRACES_SAMPLER_ARG. */
 export function buildSampler({ name, ratio }: Config['sampler']): Sampler {

@@ -103,7 +103,7 @@ export class PeriodicReader extends MetricReader {
 
 /**
  * One entry per instrumentation scope: the SDK's collection and the agent's own histograms
- * (histograms.ts) can both have metrics of the same scope, which would otherwise go out as two.
+ * (pipelines/histogram-registry.ts) can both have metrics of the same scope, which would otherwise go out as two.
  */
 function mergeScopes(scopeMetrics: ScopeMetrics[]): ScopeMetrics[] {
   const byScope = new Map<string, ScopeMetrics>();
