@@ -2,7 +2,7 @@
 // Bundles, not transpiled files: one file to load is what makes the preload start fast
 // (design: "Dependencies and packaging").
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 
@@ -79,6 +79,10 @@ await Promise.all([
     banner: { js: '#!/usr/bin/env node' },
   }),
 ]);
+
+// The bin: npm sets the mode when it installs a package, but a rebuild in a checkout (npm run build,
+// npm pack through prepare) writes a fresh file, which would leave `npx rpcplugin-telemetry` denied.
+chmodSync(join(root, 'dist', 'cli.mjs'), 0o755);
 
 // Type declarations of the public API, for TypeScript users of `rpcplugin-telemetry`.
 execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {

@@ -9,6 +9,7 @@ import { isMainThread } from 'node:worker_threads';
 import { type Meter, metrics, type Tracer, trace } from '@opentelemetry/api';
 import { loadAgent } from './agent/preload/load-agent.ts';
 import { sharedState } from './agent/preload/shared-state.ts';
+import { shouldStartAgent } from './agent/preload/start-decision.ts';
 import { loadConfig } from './env/index.ts';
 import { VERSION } from './version.ts';
 
@@ -41,7 +42,7 @@ export function startInWorker(): boolean {
   if (state.agent === undefined) {
     // The main thread has reported any configuration problem already.
     const { config } = loadConfig({ ...process.env });
-    if (config.enabled) state.agent = loadAgent()?.startAgent(config, 'worker');
+    if (shouldStartAgent(config, { explain: false })) state.agent = loadAgent()?.startAgent(config, 'worker');
   }
   return state.agent !== undefined;
 }

@@ -11,12 +11,15 @@ import http from 'node:http';
 import https from 'node:https';
 import { gzipSync } from 'node:zlib';
 import { type ExportResponse, type IExporterTransport, OTLPExporterError } from '@opentelemetry/otlp-exporter-base';
+import { timerDelay } from '../runtime/timer-delay.ts';
 
 export interface HttpTransportOptions {
   readonly url: string;
   readonly headers: Readonly<Record<string, string>>;
   readonly compression: 'gzip' | 'none';
   readonly tls: { readonly ca?: Buffer; readonly cert?: Buffer; readonly key?: Buffer };
+  /** Aborted when the final flush begins: each export is then tried once, and waits end at once. */
+  readonly finalFlush: AbortSignal;
 }
 
 const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
@@ -34,17 +37,6 @@ const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
 const MAX_ATTEMPTS = 6; // the first try and 5 retries
 const INITIAL_BACKOFF_MS = 1000;
 const MAX_BACKOFF_MS = 5000;
-
-// The final flush at exit tries each export once: retrying a collector that refuses or fails would
-// only spend the shutdown timeout. Waits already scheduled end at once.
-let finalFlush = false;
-const retryWaits = new Set<() => void>();
-
-export function beginFinalFlush(): void {
-  finalFlush = true;
-  for (const stopWaiting of retryWaits) stopWaiting();
-  retryWaits.clear();
-}
 
 export function createHttpTransport(options: HttpTransportOptions): IExporterTransport {
   const url = new URL(options.url);
@@ -65,7 +57,7 @@ export function createHttpTransport(options: HttpTransportOptions): IExporterTra
       const timer = setTimeout(() => {
         outgoing.destroy();
         resolve({ status: 'retryable', error: new Error('Request timed out') });
-      }, timeoutMs);
+      }, timerDelay(timeoutMs));
       timer.unref();
       outgoing.on('close', () => clearTimeout(timer));
       outgoing.on('error', (error: NodeJS.ErrnoException) => {
@@ -90,9 +82,11 @@ export function createHttpTransport(options: HttpTransportOptions): IExporterTra
         const wait = Math.max(result.retryInMillis ?? jittered, 0);
         backoff *= 1.5;
         const remaining = deadline - Date.now();
-        if (finalFlush || wait > remaining) break;
-        await unrefDelay(wait);
-        if (finalFlush) break;
+        // The final flush tries each export once: retrying a collector that refuses or fails would
+        // only spend the shutdown timeout.
+        if (options.finalFlush.aborted || wait > remaining) break;
+        await unrefDelay(wait, options.finalFlush);
+        if (options.finalFlush.aborted) break;
         result = await attempt(body, deadline - Date.now());
       }
       return result;
@@ -137,15 +131,16 @@ function retryAfterMs(header: string | undefined): number | undefined {
   return Number.isNaN(delay) ? undefined : Math.max(delay, 0);
 }
 
-function unrefDelay(ms: number): Promise<void> {
+/** Waits `ms` without holding the process open; ends at once when `finalFlush` is aborted. */
+function unrefDelay(ms: number, finalFlush: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
       clearTimeout(timer);
-      retryWaits.delete(done);
+      finalFlush.removeEventListener('abort', done);
       resolve();
     };
-    const timer = setTimeout(done, ms);
+    const timer = setTimeout(done, timerDelay(ms));
     timer.unref();
-    retryWaits.add(done);
+    finalFlush.addEventListener('abort', done);
   });
 }

@@ -45,9 +45,15 @@ export interface OtlpTarget {
   readonly timeoutMs: number;
   readonly compression: 'gzip' | 'none';
   readonly tls: { readonly ca?: Buffer; readonly cert?: Buffer; readonly key?: Buffer };
+  /** Aborted when the final flush begins (lifecycle.ts): the HTTP transport stops retrying. */
+  readonly finalFlush: AbortSignal;
 }
 
-export function resolveOtlpTarget(otlp: OtlpExporterConfig, variablePrefix: string): OtlpTarget {
+export function resolveOtlpTarget(
+  otlp: OtlpExporterConfig,
+  variablePrefix: string,
+  finalFlush: AbortSignal,
+): OtlpTarget {
   const json = otlp.protocol === 'http/json';
   return {
     url: otlp.endpoint,
@@ -58,6 +64,7 @@ export function resolveOtlpTarget(otlp: OtlpExporterConfig, variablePrefix: stri
     timeoutMs: Math.max(1, otlp.timeoutMs),
     compression: otlp.compression,
     tls: readTlsFiles(otlp, variablePrefix),
+    finalFlush,
   };
 }
 
@@ -87,6 +94,7 @@ function httpExportDelegate<Internal>(
       headers: { ...target.headers, 'User-Agent': USER_AGENT },
       compression: target.compression,
       tls: target.tls,
+      finalFlush: target.finalFlush,
     }),
   );
 }
@@ -120,13 +128,16 @@ export function exitRequest<T>(
   target: OtlpTarget,
   records: T[],
   serialize: (records: T[]) => Uint8Array | undefined,
+  /** What one record is called in messages: "span", "log record". */
+  noun: string,
 ): ExitRequest | undefined {
   // Only the http protocols: the exit path POSTs from a plain worker, without a gRPC client.
   if (records.length === 0 || target.protocol === 'grpc') return undefined;
   const body = serialize(records);
   if (body === undefined || body.length === 0) return undefined;
   const headers = { ...target.headers, 'User-Agent': USER_AGENT };
-  return { url: target.url, headers, body, gzip: target.compression === 'gzip', tls: target.tls };
+  const contents = `${records.length} ${noun}${records.length === 1 ? '' : 's'}`;
+  return { url: target.url, headers, body, gzip: target.compression === 'gzip', tls: target.tls, contents };
 }
 
 export function spanSerializer(target: OtlpTarget) {

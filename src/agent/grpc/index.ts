@@ -6,7 +6,7 @@
 import { diag, metrics, trace } from '@opentelemetry/api';
 import type { Config } from '../../env/index.ts';
 import { VERSION } from '../../version.ts';
-import type { AgentParts } from '../sdk/instrumentations.ts';
+import type { SharedInstruments } from '../sdk/instrumentations.ts';
 import { GrpcTelemetry } from './call-telemetry.ts';
 import { instrumentClient, isClientPrototype } from './client.ts';
 import { instrumentGeneratedClients, isMakeClientModule } from './generated-clients.ts';
@@ -21,7 +21,7 @@ const GRPC_SCOPE = { name: SCOPE, version: VERSION };
 
 const INSTRUMENTED: unique symbol = Symbol.for('rpcplugin-telemetry.grpc.instrumented');
 
-export function instrumentGrpc(config: Config, { histograms }: AgentParts): void {
+export function instrumentGrpc(config: Config, { histograms }: SharedInstruments): void {
   const grpc = findAppGrpc();
   if (grpc === undefined) {
     diag.debug('rpcplugin-telemetry: the app has no @grpc/grpc-js (from its main module); gRPC is not instrumented.');

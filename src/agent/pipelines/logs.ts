@@ -17,7 +17,7 @@ export interface LogPipeline {
   takePending(): ExitRequest | undefined;
 }
 
-export function createLogPipeline(config: Config, resource: Resource): LogPipeline {
+export function createLogPipeline(config: Config, resource: Resource, finalFlush: AbortSignal): LogPipeline {
   const { logs } = config;
   const processors: LogRecordProcessor[] = [];
   let takePending: LogPipeline['takePending'] = () => undefined;
@@ -25,7 +25,7 @@ export function createLogPipeline(config: Config, resource: Resource): LogPipeli
     if (exporter === 'console') {
       processors.push(new SimpleLogRecordProcessor({ exporter: new StderrLogExporter() }));
     } else {
-      const target = resolveOtlpTarget(logs.otlp, 'OTEL_EXPORTER_OTLP_LOGS_');
+      const target = resolveOtlpTarget(logs.otlp, 'OTEL_EXPORTER_OTLP_LOGS_', finalFlush);
       const queue = new BatchQueue<ReadableLogRecord>(createOtlpLogExporter(target), logs.batch, 'log records');
       processors.push({
         onEmit: (record) => queue.add(record),
@@ -33,7 +33,12 @@ export function createLogPipeline(config: Config, resource: Resource): LogPipeli
         shutdown: () => queue.shutdown(),
       });
       takePending = () =>
-        exitRequest(target, queue.takePending(), (records) => logSerializer(target).serializeRequest(records));
+        exitRequest(
+          target,
+          queue.takePending(),
+          (records) => logSerializer(target).serializeRequest(records),
+          'log record',
+        );
     }
   }
   const provider = new LoggerProvider({ resource, logRecordLimits: { ...logs.limits }, processors });

@@ -19,7 +19,7 @@ export interface MetricPipeline {
   readonly histograms: HistogramRegistry;
 }
 
-export function createMetricPipeline(config: Config, resource: Resource): MetricPipeline {
+export function createMetricPipeline(config: Config, resource: Resource, finalFlush: AbortSignal): MetricPipeline {
   const { metrics } = config;
   const histograms = new HistogramRegistry();
   const readers: MetricReader[] = [];
@@ -31,7 +31,7 @@ export function createMetricPipeline(config: Config, resource: Resource): Metric
     if (exporter === 'console') reader = periodic(new StderrMetricExporter(), producer);
     else if (exporter === 'prometheus') reader = createPrometheusReader(metrics.prometheus, producer);
     else {
-      const target = resolveOtlpTarget(metrics.otlp, 'OTEL_EXPORTER_OTLP_METRICS_');
+      const target = resolveOtlpTarget(metrics.otlp, 'OTEL_EXPORTER_OTLP_METRICS_', finalFlush);
       reader = periodic(createOtlpMetricExporter(target, metrics.temporality), producer);
     }
     producer.bind(reader);

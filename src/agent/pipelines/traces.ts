@@ -14,7 +14,7 @@ export interface TracePipeline {
   takePending(): ExitRequest | undefined;
 }
 
-export function createTracePipeline(config: Config, resource: Resource): TracePipeline {
+export function createTracePipeline(config: Config, resource: Resource, finalFlush: AbortSignal): TracePipeline {
   const { traces } = config;
   const spanProcessors: SpanProcessor[] = [];
   let takePending: TracePipeline['takePending'] = () => undefined;
@@ -22,11 +22,11 @@ export function createTracePipeline(config: Config, resource: Resource): TracePi
     if (exporter === 'console') {
       spanProcessors.push(new SimpleSpanProcessor({ exporter: new StderrSpanExporter() }));
     } else {
-      const target = resolveOtlpTarget(traces.otlp, 'OTEL_EXPORTER_OTLP_TRACES_');
+      const target = resolveOtlpTarget(traces.otlp, 'OTEL_EXPORTER_OTLP_TRACES_', finalFlush);
       const queue = new BatchQueue<ReadableSpan>(createOtlpSpanExporter(target), traces.batch, 'spans');
       spanProcessors.push(batchSpanProcessor(queue));
       takePending = () =>
-        exitRequest(target, queue.takePending(), (spans) => spanSerializer(target).serializeRequest(spans));
+        exitRequest(target, queue.takePending(), (spans) => spanSerializer(target).serializeRequest(spans), 'span');
     }
   }
   const provider = new TracerProvider({

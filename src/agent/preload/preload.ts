@@ -6,18 +6,11 @@
  */
 import process from 'node:process';
 import { isMainThread } from 'node:worker_threads';
-import {
-  type Config,
-  type EnvSource,
-  formatProblemReport,
-  loadConfig,
-  MESSAGE_PREFIX,
-  STRICT_EXIT_CODE,
-} from '../../env/index.ts';
-import { detectRuntime } from '../runtime/runtime.ts';
+import { type EnvSource, formatProblemReport, loadConfig, MESSAGE_PREFIX, STRICT_EXIT_CODE } from '../../env/index.ts';
 import { writeStderr } from '../runtime/stderr.ts';
 import { loadAgent } from './load-agent.ts';
 import { sharedState } from './shared-state.ts';
+import { shouldStartAgent } from './start-decision.ts';
 
 export function runPreload(): void {
   // Node runs preloads again in every worker thread; the agent belongs to the main thread only.
@@ -35,24 +28,12 @@ export function runPreload(): void {
     const report = formatProblemReport(problems, config.strict);
     if (report !== '') writeStderr(report);
     if (config.strict && problems.length > 0) exitCode = STRICT_EXIT_CODE;
-    else if (config.enabled && !standAsideForDeno(config)) state.agent = loadAgent()?.startAgent(config);
+    else if (shouldStartAgent(config, { explain: true })) state.agent = loadAgent()?.startAgent(config);
   } catch (error) {
     // A bug of ours must not take the application down: say so and let it run without telemetry.
     writeStderr(`${MESSAGE_PREFIX} internal error, telemetry is off: ${describeError(error)}\n`);
   }
   if (exitCode !== undefined) process.exit(exitCode);
-}
-
-/**
- * Deno's built-in OpenTelemetry (OTEL_DENO=true) registers the API globals before any preload runs,
- * so a second SDK could not register and would export nothing: Deno keeps export, we say so once.
- */
-function standAsideForDeno(config: Config): boolean {
-  if (!config.denoBuiltinTelemetry || detectRuntime().name !== 'deno') return false;
-  writeStderr(
-    `${MESSAGE_PREFIX} OTEL_DENO=true: Deno's built-in OpenTelemetry exports traces, metrics and logs; the agent does not start its own SDK.\n`,
-  );
-  return true;
 }
 
 function describeError(error: unknown): string {

@@ -10,12 +10,12 @@ import type { HistogramRegistry } from '../pipelines/histogram-registry.ts';
 import { startProcessMetrics } from '../process/index.ts';
 import { warn } from './diagnostics.ts';
 
-/** What the agent gives its instrumentations besides the config (the API's globals are set already). */
-export interface AgentParts {
+/** Instruments the SDK wiring makes once and the instrumentations record into (the API's globals are set already). */
+export interface SharedInstruments {
   readonly histograms: HistogramRegistry;
 }
 
-type Starter = (config: Config, parts: AgentParts) => void;
+type Starter = (config: Config, parts: SharedInstruments) => void;
 
 const STARTERS: Record<Instrumentation, Starter> = {
   grpc: instrumentGrpc,
@@ -23,7 +23,7 @@ const STARTERS: Record<Instrumentation, Starter> = {
   process: startProcessMetrics,
 };
 
-export function startInstrumentations(config: Config, parts: AgentParts): void {
+export function startInstrumentations(config: Config, parts: SharedInstruments): void {
   for (const [name, start] of Object.entries(STARTERS) as [Instrumentation, Starter][]) {
     if (!config.instrumentations[name]) continue;
     try {

@@ -7,10 +7,7 @@ import { context, metrics, propagation, trace } from '@opentelemetry/api';
 import { logs } from '@opentelemetry/api-logs';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import type { Config } from '../../env/index.ts';
-import { beginFinalFlush } from '../exporters/otlp-http-transport.ts';
-import { exportSynchronously } from '../lifecycle/exit-export.ts';
-import { installExitHooks } from '../lifecycle/exit-hooks.ts';
-import { settleWithin } from '../lifecycle/settle-within.ts';
+import { type AgentThread, startLifecycle } from '../lifecycle/lifecycle.ts';
 import { createLogPipeline } from '../pipelines/logs.ts';
 import { createMetricPipeline } from '../pipelines/metrics.ts';
 import { createTracePipeline } from '../pipelines/traces.ts';
@@ -21,9 +18,6 @@ import { installDiagnostics, warn } from './diagnostics.ts';
 import { startInstrumentations } from './instrumentations.ts';
 import { buildResource } from './resource.ts';
 
-/** Where the agent runs: the main thread owns the process's signals; a worker only its own exit. */
-export type AgentThread = 'main' | 'worker';
-
 export function startAgent(config: Config, thread: AgentThread = 'main'): RunningAgent {
   installDiagnostics(config.logLevel);
   config = withinPermissions(config);
@@ -31,50 +25,26 @@ export function startAgent(config: Config, thread: AgentThread = 'main'): Runnin
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(buildPropagator(config.propagators));
 
-  const tracePipeline = createTracePipeline(config, resource);
-  const logPipeline = createLogPipeline(config, resource);
-  const tracerProvider = tracePipeline.provider;
-  const metricPipeline = createMetricPipeline(config, resource);
-  const meterProvider = metricPipeline.provider;
-  const loggerProvider = logPipeline.provider;
-  if (!trace.setGlobalTracerProvider(tracerProvider)) {
+  // Handed to every transport; the lifecycle aborts it when the final flush begins.
+  const finalFlush = new AbortController();
+  const tracePipeline = createTracePipeline(config, resource, finalFlush.signal);
+  const logPipeline = createLogPipeline(config, resource, finalFlush.signal);
+  const metricPipeline = createMetricPipeline(config, resource, finalFlush.signal);
+  if (!trace.setGlobalTracerProvider(tracePipeline.provider)) {
     warn('another OpenTelemetry tracer provider was registered first (Deno with OTEL_DENO=true?); spans go there.');
   }
-  metrics.setGlobalMeterProvider(meterProvider);
-  logs.setGlobalLoggerProvider(loggerProvider);
+  metrics.setGlobalMeterProvider(metricPipeline.provider);
+  logs.setGlobalLoggerProvider(logPipeline.provider);
   startInstrumentations(config, { histograms: metricPipeline.histograms });
 
-  const timeoutMs = config.shutdownTimeoutMs;
-  const providers = [tracerProvider, meterProvider, loggerProvider];
-  let stopping: Promise<boolean> | undefined;
-  // Once the asynchronous shutdown has had its turn (done or timed out), the exit event adds no second wait.
-  let stopped = false;
-  const agent: RunningAgent = {
-    async forceFlush() {
-      await settleWithin(Promise.allSettled(providers.map((provider) => provider.forceFlush())), timeoutMs);
-    },
-    shutdown() {
-      if (stopping === undefined) beginFinalFlush();
-      stopping ??= settleWithin(Promise.allSettled(providers.map((provider) => provider.shutdown())), timeoutMs).then(
-        (done) => {
-          stopped = true;
-          return done;
-        },
-      );
-      return stopping;
-    },
-  };
-  installExitHooks(agent, timeoutMs, thread, () => {
-    if (stopped) return;
-    // Metrics are left out: collecting them is asynchronous all the way down.
-    const requests = [tracePipeline.takePending(), logPipeline.takePending()].filter(
-      (request) => request !== undefined,
-    );
-    if (!exportSynchronously(requests, timeoutMs)) {
-      warn(`telemetry pending at exit was not sent within RPCPLUGIN_SHUTDOWN_TIMEOUT (${timeoutMs} ms).`);
-    }
+  return startLifecycle({
+    providers: [tracePipeline.provider, metricPipeline.provider, logPipeline.provider],
+    takePending: () =>
+      [tracePipeline.takePending(), logPipeline.takePending()].filter((request) => request !== undefined),
+    finalFlush,
+    timeoutMs: config.shutdownTimeoutMs,
+    thread,
   });
-  return agent;
 }
 
 /**

@@ -1,0 +1,78 @@
+/**
+ * The agent's life after start: flushing on demand, the final flush at shutdown (bounded by
+ * RPCPLUGIN_SHUTDOWN_TIMEOUT), and what happens at each way the process can end (exit-hooks.ts).
+ * This is the one place that knows whether the final flush has begun: it aborts `finalFlush`, and
+ * the transports, which were handed that signal, stop retrying.
+ */
+import type { RunningAgent } from '../preload/shared-state.ts';
+import { warn } from '../sdk/diagnostics.ts';
+import { type ExitRequest, exportSynchronously } from './exit-export.ts';
+import { installExitHooks } from './exit-hooks.ts';
+import { settleWithin } from './settle-within.ts';
+
+/** Where the agent runs: the main thread owns the process's signals; a worker only its own exit. */
+export type AgentThread = 'main' | 'worker';
+
+interface Provider {
+  forceFlush(): Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+export interface LifecycleParts {
+  /** The tracer, meter and logger providers. */
+  readonly providers: readonly Provider[];
+  /** Takes what the pipelines have not delivered yet, as requests for the synchronous send at exit. */
+  readonly takePending: () => ExitRequest[];
+  /** Aborted when the final flush begins: from then on each export is tried once. */
+  readonly finalFlush: AbortController;
+  readonly timeoutMs: number;
+  readonly thread: AgentThread;
+}
+
+export function startLifecycle(parts: LifecycleParts): RunningAgent {
+  const { providers, timeoutMs } = parts;
+  let stopping: Promise<boolean> | undefined;
+  // Once the asynchronous shutdown has had its turn (done or timed out), the exit event adds no second wait.
+  let stopped = false;
+  const agent: RunningAgent = {
+    async forceFlush() {
+      await settleWithin(Promise.allSettled(providers.map((provider) => provider.forceFlush())), timeoutMs);
+    },
+    shutdown() {
+      if (stopping === undefined) {
+        parts.finalFlush.abort();
+        stopping = settleWithin(Promise.allSettled(providers.map((provider) => provider.shutdown())), timeoutMs).then(
+          (done) => {
+            stopped = true;
+            return done;
+          },
+        );
+      }
+      return stopping;
+    },
+  };
+  installExitHooks(agent, {
+    timeoutMs,
+    thread: parts.thread,
+    isStopping: () => stopping !== undefined,
+    sendPendingNow() {
+      if (stopped) return;
+      parts.finalFlush.abort();
+      sendPending(parts.takePending(), timeoutMs);
+    },
+  });
+  return agent;
+}
+
+/**
+ * Sends the pending records synchronously and says once what was lost. Metrics are not among them:
+ * collecting them is asynchronous all the way down.
+ */
+function sendPending(requests: ExitRequest[], timeoutMs: number): void {
+  const outcomes = exportSynchronously(requests, timeoutMs);
+  const lost = requests.flatMap((request, index) => {
+    const reason = outcomes[index];
+    return reason === undefined ? [] : [`${request.contents} (${reason})`];
+  });
+  if (lost.length > 0) warn(`telemetry pending at exit is lost: ${lost.join(', ')}.`);
+}
