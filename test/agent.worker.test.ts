@@ -58,3 +58,26 @@ describe('worker threads', () => {
     }
   }
 });
+
+describe("a Deno worker with Deno's built-in OpenTelemetry (OTEL_DENO=true)", () => {
+  test('startInWorker() stands aside as the preload did: no second SDK, the reason said once', async () => {
+    const run = await runApp({
+      runtime: 'deno',
+      loader: loader('deno', '--preload'),
+      script: fixture('worker-optin-app.mjs'),
+      env: {
+        OTEL_DENO: 'true',
+        OTEL_SERVICE_NAME: 'worker-deno-builtin',
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+        OTEL_METRICS_EXPORTER: 'none',
+      },
+    });
+    assert.equal(run.exitCode, 0, `${run.command}\n${run.stderr}`);
+    assert.match(run.stderr, /^worker: started=false$/m);
+    assert.match(run.stderr, /^app: worker exited with 0$/m);
+    const ours = run.stderr.split('\n').filter((line) => line.startsWith('rpcplugin-telemetry:'));
+    assert.deepEqual(ours, [
+      "rpcplugin-telemetry: OTEL_DENO=true: Deno's built-in OpenTelemetry exports traces, metrics and logs; the agent does not start its own SDK.",
+    ]);
+  });
+});
