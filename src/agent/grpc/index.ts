@@ -6,7 +6,7 @@
 import { diag, metrics, trace } from '@opentelemetry/api';
 import type { Config } from '../../env/index.ts';
 import { VERSION } from '../../version.ts';
-import type { SharedInstruments } from '../sdk/instrumentations.ts';
+import type { SharedInstruments } from '../sdk/shared-instruments.ts';
 import { GrpcTelemetry } from './call-telemetry.ts';
 import { instrumentClient, isClientPrototype } from './client.ts';
 import { instrumentGeneratedClients, isMakeClientModule } from './generated-clients.ts';

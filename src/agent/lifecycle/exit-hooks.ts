@@ -12,10 +12,9 @@
  * A listener of ours disables the runtime's default signal action, hence the re-raise.
  */
 import process from 'node:process';
-import type { RunningAgent } from '../preload/shared-state.ts';
+import type { AgentThread, RunningAgent } from '../preload/shared-state.ts';
 import { timerDelay } from '../runtime/timer-delay.ts';
 import { warn } from '../sdk/diagnostics.ts';
-import type { AgentThread } from './lifecycle.ts';
 
 const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 

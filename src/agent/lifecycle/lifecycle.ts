@@ -4,14 +4,11 @@
  * This is the one place that knows whether the final flush has begun: it aborts `finalFlush`, and
  * the transports, which were handed that signal, stop retrying.
  */
-import type { RunningAgent } from '../preload/shared-state.ts';
+import type { AgentThread, RunningAgent } from '../preload/shared-state.ts';
 import { warn } from '../sdk/diagnostics.ts';
 import { type ExitRequest, exportSynchronously } from './exit-export.ts';
 import { installExitHooks } from './exit-hooks.ts';
 import { settleWithin } from './settle-within.ts';
-
-/** Where the agent runs: the main thread owns the process's signals; a worker only its own exit. */
-export type AgentThread = 'main' | 'worker';
 
 interface Provider {
   forceFlush(): Promise<void>;

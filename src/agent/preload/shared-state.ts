@@ -2,6 +2,9 @@
  * State shared by every copy of the agent in a process: the CommonJS and ESM bundles of the preload
  * and of the public API are separate module instances, so they meet on a global symbol.
  */
+/** Where the agent runs: the main thread owns the process's signals; a worker only its own exit. */
+export type AgentThread = 'main' | 'worker';
+
 export interface RunningAgent {
   /** Exports what is buffered, within the timeout; the agent keeps running. */
   forceFlush(): Promise<void>;

@@ -6,14 +6,9 @@
 import type { Config, Instrumentation } from '../../env/index.ts';
 import { instrumentGrpc } from '../grpc/index.ts';
 import { instrumentPino } from '../logs/index.ts';
-import type { HistogramRegistry } from '../pipelines/histogram-registry.ts';
 import { startProcessMetrics } from '../process/index.ts';
 import { warn } from './diagnostics.ts';
-
-/** Instruments the SDK wiring makes once and the instrumentations record into (the API's globals are set already). */
-export interface SharedInstruments {
-  readonly histograms: HistogramRegistry;
-}
+import type { SharedInstruments } from './shared-instruments.ts';
 
 type Starter = (config: Config, parts: SharedInstruments) => void;
 
