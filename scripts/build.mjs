@@ -1,6 +1,6 @@
 // Builds what we ship (dist/) and, with --tests, the test suites (build/test/), with esbuild.
 // Bundles, not transpiled files: one file to load is what makes the preload start fast
-// (design: "Dependencies and packaging").
+// (docs/architecture.md, "Bundles").
 import { execFileSync } from 'node:child_process';
 import { chmodSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,5 +1,5 @@
 /**
- * Conformance with the behavioural reference (design: "Dependencies and packaging"): NodeSDK from
+ * Conformance with the behavioural reference (docs/architecture.md, "Upstream pieces we replaced"): NodeSDK from
  * @opentelemetry/sdk-node, started with no options so that it reads the environment itself, and our
  * agent, preloaded with `node --import dist/register.mjs`, run on the same environments. Each side
  * runs in its own process against its own OTLP receiver; the decoded requests are compared: paths
@@ -55,7 +55,7 @@ const INTENTIONAL_DIFFERENCES = {
     what: 'service.name when neither OTEL_SERVICE_NAME nor service.name in OTEL_RESOURCE_ATTRIBUTES is set',
     nodeSdk: 'unknown_service:<process.argv0> (here the Node executable path)',
     ours: "the name in the app's nearest package.json, else unknown_service:<runtime>",
-    why: 'design, "OTEL_SERVICE_NAME": a plugin is better named after its package than after node',
+    why: 'README, "What the agent does at start": a plugin is better named after its package than after node',
   },
   serviceVersion: {
     what: 'service.version when OTEL_RESOURCE_ATTRIBUTES does not set it',
@@ -73,7 +73,7 @@ const INTENTIONAL_DIFFERENCES = {
     what: 'OTEL_*_EXPORTER=console',
     nodeSdk: 'console.dir on stdout',
     ours: 'one OTLP/JSON line per export on stderr',
-    why: "hard rule 1: stdout is the go-plugin handshake and is never the agent's",
+    why: "docs/architecture.md rule 1: stdout is the go-plugin handshake and is never the agent's",
   },
   otlpNone: {
     what: 'OTEL_TRACES_EXPORTER=otlp,none',

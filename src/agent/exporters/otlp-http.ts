@@ -2,7 +2,7 @@
  * OTLP over HTTP (protobuf or JSON) for the three signals, built from the exporter base that
  * @opentelemetry/exporter-*-otlp-proto use, but configured only from our validated Config: the
  * packaged exporters merge in OTEL_EXPORTER_OTLP_* from the environment themselves, a second and
- * unvalidated reader (design: "one source of truth").
+ * unvalidated reader (docs/architecture.md, "Data flow").
  */
 import { readFileSync } from 'node:fs';
 import { OTLPMetricExporterBase } from '@opentelemetry/exporter-metrics-otlp-http';

@@ -1,5 +1,5 @@
 /**
- * The resource every signal carries: service name and version by the design's rules, then the
+ * The resource every signal carries: service name and version by the rules in README.md ("What the agent does at start"), then the
  * process and host facts. No detector here makes a network call (no cloud metadata probes), and
  * process.command_args is left out: command lines can hold secrets.
  */

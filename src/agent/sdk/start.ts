@@ -1,7 +1,7 @@
 /**
  * Starting the OpenTelemetry SDK from a validated Config: providers for the three signals, the
  * context manager and propagators, registered as the API's globals, and the exit hooks.
- * Built from the SDK components rather than NodeSDK (design: "Dependencies and packaging").
+ * Built from the SDK components rather than NodeSDK (docs/architecture.md, "Upstream pieces we replaced").
  */
 import { context, metrics, propagation, trace } from '@opentelemetry/api';
 import { logs } from '@opentelemetry/api-logs';
