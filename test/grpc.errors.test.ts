@@ -12,9 +12,10 @@
  *   client span ends with the error all the same.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, test } from 'node:test';
-import { GRPC_FIXTURES, lastJsonLine, spanOf } from './support/grpc.ts';
+import { after, describe, test } from 'node:test';
+import { appWithGrpcJs, GRPC_FIXTURES, lastJsonLine, spanOf } from './support/grpc.ts';
 import {
   type OtlpReceiver,
   type ReceivedSpan,
@@ -22,11 +23,28 @@ import {
   StatusCode,
   startOtlpReceiver,
 } from './support/otlp-receiver.ts';
-import { AGENT_RUNS, type AgentRun, type RunResult, runApp, runtimeVersions } from './support/runtimes.ts';
+import { AGENT_RUNS, type AgentRun, REPO_ROOT, type RunResult, runApp, runtimeVersions } from './support/runtimes.ts';
 
 const VERSIONS = await runtimeVersions(new Set(AGENT_RUNS.map((row) => row.runtime)));
 
-const APP = { esm: join(GRPC_FIXTURES, 'errors-app.mjs'), cjs: join(GRPC_FIXTURES, 'errors-app.cjs') };
+/** A grpc-js version the app runs on, and the directory of the fixture apps that resolve it. */
+interface GrpcJs {
+  readonly version: string;
+  readonly dir: string;
+}
+
+const versionOf = (pkg: string): string =>
+  JSON.parse(readFileSync(join(REPO_ROOT, 'node_modules', pkg, 'package.json'), 'utf8')).version;
+
+const oldest = appWithGrpcJs('grpc-js-1-8');
+after(() => oldest.remove());
+
+/** The newest supported grpc-js (the repository's) and the oldest (test/grpc.versions.test.ts). */
+const NEWEST: GrpcJs = { version: versionOf('@grpc/grpc-js'), dir: GRPC_FIXTURES };
+const GRPC_JS: readonly GrpcJs[] = [NEWEST, { version: versionOf('grpc-js-1-8'), dir: oldest.dir }];
+
+const appIn = (grpcJs: GrpcJs, row: AgentRun) =>
+  join(grpcJs.dir, row.format === 'esm' ? 'errors-app.mjs' : 'errors-app.cjs');
 
 /** What each handled call returns to the client, with or without the agent. */
 const RESULTS: Readonly<Record<string, string>> = {
@@ -73,6 +91,7 @@ let services = 0;
 /** Runs the errors app with the agent; its spans are told apart by a service name of its own. */
 async function runErrorsApp(
   row: AgentRun,
+  grpcJs: GrpcJs,
   receiver: OtlpReceiver | undefined,
   scenario: string,
 ): Promise<{ run: RunResult; service: string }> {
@@ -89,7 +108,8 @@ async function runErrorsApp(
   }
   const run = await runApp({
     runtime: row.runtime,
-    script: APP[row.format],
+    script: appIn(grpcJs, row),
+    cwd: grpcJs.dir,
     env,
     timeoutMs: 30_000,
     // Without a receiver, the app runs bare: the reference.
@@ -134,62 +154,64 @@ describe('gRPC errors, end to end', { concurrency: true }, () => {
   for (const row of AGENT_RUNS) {
     const app = row.format === 'esm' ? 'ESM app' : 'CommonJS app';
     describe(`${row.runtime} (${VERSIONS[row.runtime]}) ${row.loader.name}, ${app}`, { concurrency: 1 }, () => {
-      test('each server span records the exception its handler gave: streams that emit an error, plain status objects, classes', async () => {
-        const receiver = await startOtlpReceiver();
-        try {
-          const { run, service } = await runErrorsApp(row, receiver, 'handled');
-          assert.equal(run.exitCode, 0, describeRun(run));
-          assert.deepEqual(lastJsonLine(run), RESULTS, run.command);
-          assert.ok(!run.stderr.includes('rpcplugin-telemetry'), describeRun(run));
-          const steps = Object.keys(SERVER_ERRORS);
-          const spans = await spansOf(receiver, service, 2 * steps.length);
-          for (const step of steps) {
-            const expected = SERVER_ERRORS[step] as ServerError;
-            const where = `${step}\n${run.command}`;
-            const server = spanOf(spans, SpanKind.SERVER, step);
-            assert.deepEqual(server.status, { code: StatusCode.ERROR, message: expected.status }, where);
-            assert.deepEqual(exceptionsOf(server), [['exception', expected.type, expected.message]], where);
-            // The client's exception is the error grpc-js gave the client: an Error.
-            const client = spanOf(spans, SpanKind.CLIENT, step);
-            assert.deepEqual(client.status, { code: StatusCode.ERROR, message: expected.status }, where);
-            assert.deepEqual(
-              exceptionsOf(client).map(([name, type]) => [name, type]),
-              [['exception', 'Error']],
-              where,
-            );
+      for (const grpcJs of GRPC_JS) {
+        test(`grpc-js ${grpcJs.version}: each server span records the exception its handler gave: streams that emit an error, plain status objects, classes`, async () => {
+          const receiver = await startOtlpReceiver();
+          try {
+            const { run, service } = await runErrorsApp(row, grpcJs, receiver, 'handled');
+            assert.equal(run.exitCode, 0, describeRun(run));
+            assert.deepEqual(lastJsonLine(run), RESULTS, run.command);
+            assert.ok(!run.stderr.includes('rpcplugin-telemetry'), describeRun(run));
+            const steps = Object.keys(SERVER_ERRORS);
+            const spans = await spansOf(receiver, service, 2 * steps.length);
+            for (const step of steps) {
+              const expected = SERVER_ERRORS[step] as ServerError;
+              const where = `${step}\n${run.command}`;
+              const server = spanOf(spans, SpanKind.SERVER, step);
+              assert.deepEqual(server.status, { code: StatusCode.ERROR, message: expected.status }, where);
+              assert.deepEqual(exceptionsOf(server), [['exception', expected.type, expected.message]], where);
+              // The client's exception is the error grpc-js gave the client: an Error.
+              const client = spanOf(spans, SpanKind.CLIENT, step);
+              assert.deepEqual(client.status, { code: StatusCode.ERROR, message: expected.status }, where);
+              assert.deepEqual(
+                exceptionsOf(client).map(([name, type]) => [name, type]),
+                [['exception', 'Error']],
+                where,
+              );
+            }
+          } finally {
+            await receiver.close();
           }
-        } finally {
-          await receiver.close();
-        }
-      });
+        });
 
-      test("a client stream whose 'error' nobody handles: the app's uncaughtException handler sees it as without the agent, and the client span ends with the error", async () => {
-        const receiver = await startOtlpReceiver();
-        try {
-          const [{ run, service }, { run: bare }] = await Promise.all([
-            runErrorsApp(row, receiver, 'unhandled'),
-            runErrorsApp(row, undefined, 'unhandled'),
-          ]);
-          assert.equal(bare.exitCode, 70, `without the agent: ${describeRun(bare)}`);
-          assert.equal(
-            bare.stderr,
-            'app: got unhandled/1\napp: uncaught 13 INTERNAL: watch broke\n',
-            describeRun(bare),
-          );
-          assert.equal(run.exitCode, bare.exitCode, describeRun(run));
-          assert.equal(run.signal, bare.signal, describeRun(run));
-          assert.equal(run.stderr, bare.stderr, describeRun(run));
-          // Exported at the natural exit that follows.
-          const spans = await spansOf(receiver, service, 2);
-          assertUnhandledClientSpan(spans, run.command);
-          const server = spanOf(spans, SpanKind.SERVER, 'unhandled');
-          assert.deepEqual(exceptionsOf(server), [['exception', 'Error', 'watch broke']], run.command);
-        } finally {
-          await receiver.close();
-        }
-      });
+        test(`grpc-js ${grpcJs.version}: a client stream whose 'error' nobody handles: the app's uncaughtException handler sees it as without the agent, and the client span ends with the error`, async () => {
+          const receiver = await startOtlpReceiver();
+          try {
+            const [{ run, service }, { run: bare }] = await Promise.all([
+              runErrorsApp(row, grpcJs, receiver, 'unhandled'),
+              runErrorsApp(row, grpcJs, undefined, 'unhandled'),
+            ]);
+            assert.equal(bare.exitCode, 70, `without the agent: ${describeRun(bare)}`);
+            assert.equal(
+              bare.stderr,
+              'app: got unhandled/1\napp: uncaught 13 INTERNAL: watch broke\n',
+              describeRun(bare),
+            );
+            assert.equal(run.exitCode, bare.exitCode, describeRun(run));
+            assert.equal(run.signal, bare.signal, describeRun(run));
+            assert.equal(run.stderr, bare.stderr, describeRun(run));
+            // Exported at the natural exit that follows.
+            const spans = await spansOf(receiver, service, 2);
+            assertUnhandledClientSpan(spans, run.command);
+            const server = spanOf(spans, SpanKind.SERVER, 'unhandled');
+            assert.deepEqual(exceptionsOf(server), [['exception', 'Error', 'watch broke']], run.command);
+          } finally {
+            await receiver.close();
+          }
+        });
+      }
 
-      describe('the same stream when the app has no uncaughtException handler: the process dies of the error', () => {
+      describe(`grpc-js ${NEWEST.version}: the same stream when the app has no uncaughtException handler: the process dies of the error`, () => {
         let receiver: OtlpReceiver;
         let run: RunResult;
         let bare: RunResult;
@@ -197,8 +219,8 @@ describe('gRPC errors, end to end', { concurrency: true }, () => {
         test('same exit code and the same message on stderr as without the agent', async () => {
           receiver = await startOtlpReceiver();
           [{ run, service }, { run: bare }] = await Promise.all([
-            runErrorsApp(row, receiver, 'unhandled-dies'),
-            runErrorsApp(row, undefined, 'unhandled-dies'),
+            runErrorsApp(row, NEWEST, receiver, 'unhandled-dies'),
+            runErrorsApp(row, NEWEST, undefined, 'unhandled-dies'),
           ]);
           assert.equal(bare.exitCode, 1, `without the agent: ${describeRun(bare)}`);
           assert.match(bare.stderr, /13 INTERNAL: watch broke/, describeRun(bare));
@@ -207,7 +229,10 @@ describe('gRPC errors, end to end', { concurrency: true }, () => {
           assert.equal(withoutStackFrames(run.stderr), withoutStackFrames(bare.stderr), describeRun(run));
         });
 
-        test('the client span arrives, ended with the error', async () => {
+        // Exported by the exit flush. Deno 2.9 fires no 'exit' event when the process dies of an
+        // uncaught exception: flushing then is the lifecycle's part of issue 14 (point 6).
+        const todo = row.runtime === 'deno' ? 'Deno: no exit flush on an uncaught exception yet' : false;
+        test('the client span arrives, ended with the error', { todo }, async () => {
           try {
             const spans = await spansOf(receiver, service, 2);
             assertUnhandledClientSpan(spans, run.command);
