@@ -146,7 +146,7 @@ export class GrpcTelemetry {
       }
       if (error) {
         const exception = call.error ?? (method.side === 'client' ? statusException(code, details) : undefined);
-        if (exception !== undefined) span.recordException(toException(exception), end);
+        if (exception !== undefined) span.recordException(toException(exception, code), end);
         span.setStatus({ code: SpanStatusCode.ERROR, message: details ? `${name}: ${details}` : name });
       }
     }
@@ -197,20 +197,34 @@ function statusException(code: number, details: string | undefined): Exception {
 }
 
 /**
- * The exception as the span records it. grpc-js's errors carry the numeric status as `code`, which
- * the SDK would report as exception.type ("5"); the type is the error's class name instead.
+ * The exception as the span records it, with the type that the error itself gives (docs/grpc.md,
+ * "Exceptions"). grpc-js's errors carry the numeric status as `code`, which the SDK would report as
+ * exception.type ("5"), so the type is worked out here: the error's own `name` when it names itself
+ * (TypeError, or a plain object's `name`), else its class (an Error subclass that does not set its
+ * name, a class of the app's that does not extend Error), else, for a plain status object, which has
+ * no class, the name of the status grpc-js made of it (`code` is the status the call ended with).
  */
-function toException(error: unknown): Exception {
-  if (error instanceof Error) {
-    const { name, message, stack } = error;
-    return stack === undefined ? { name, message } : { name, message, stack };
-  }
-  if (typeof error === 'object' && error !== null) {
-    const { message, details, code } = error as { message?: unknown; details?: unknown; code?: unknown };
-    const text = typeof message === 'string' ? message : typeof details === 'string' ? details : String(code);
-    return { name: 'Error', message: text };
-  }
-  return String(error);
+function toException(error: unknown, code: number): Exception {
+  if (typeof error !== 'object' || error === null) return String(error);
+  const { name, message, details, stack } = error as {
+    name?: unknown;
+    message?: unknown;
+    details?: unknown;
+    stack?: unknown;
+  };
+  const text = typeof message === 'string' ? message : typeof details === 'string' ? details : undefined;
+  const exception: { name: string; message?: string; stack?: string } = { name: exceptionType(error, name, code) };
+  if (text !== undefined) exception.message = text;
+  if (typeof stack === 'string') exception.stack = stack;
+  return exception;
+}
+
+function exceptionType(error: object, name: unknown, code: number): string {
+  const own = typeof name === 'string' && name !== '' ? name : undefined;
+  if (own !== undefined && own !== 'Error') return own;
+  const made = (error as { constructor?: unknown }).constructor;
+  const className = typeof made === 'function' && made !== Object ? made.name : '';
+  return className || own || statusName(code);
 }
 
 function createInstruments(

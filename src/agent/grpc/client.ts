@@ -7,12 +7,13 @@
  * Per call: one span (a child of the caller's context), the trace context injected into a copy of
  * the app's metadata (the app's own object is left as it was), and, for unary and client-streaming
  * calls, the callback wrapped so that the span ends when the response arrives and the app's callback
- * runs in the caller's context. Streams end on their 'status' event, whichever way they end.
+ * runs in the caller's context. Streams end on their 'status' event, whichever way they end, or on
+ * an 'error' event that nobody handles (grpc-js throws it then, and emits no 'status').
  * Anything of the agent's that fails sends the call out exactly as the app made it.
  */
 import { type Context, context, propagation, SpanKind } from '@opentelemetry/api';
 import type { GrpcTelemetry, RpcCall } from './call-telemetry.ts';
-import { emitInContext } from './emitter.ts';
+import { emitInContext, type UnhandledError } from './emitter.ts';
 import { endpointOfTarget } from './endpoint.ts';
 import { type CallCarrier, countMessages, RPC_CALL } from './message-counting.ts';
 import { type GrpcMetadata, type MetadataClass, metadataSetter } from './metadata.ts';
@@ -173,6 +174,8 @@ export function instrumentClient(
 class ClientCalls {
   /** One listener for every stream: the stream is `this`, its call is on it. */
   private readonly onStatus: (this: ClientStream, status: StatusLike) => void;
+  /** One for every stream too: an 'error' nobody handled, after which grpc-js emits no 'status'. */
+  private readonly onUnhandledError: UnhandledError;
 
   constructor(
     private readonly telemetry: GrpcTelemetry,
@@ -186,6 +189,13 @@ class ClientCalls {
       } catch {
         // Never into the app's event loop.
       }
+    };
+    this.onUnhandledError = (stream, error) => {
+      const call = (stream as CallCarrier)[RPC_CALL];
+      if (call === undefined || call.ended) return;
+      call.error = error;
+      const { code, details } = (error ?? {}) as StatusLike;
+      telemetry.finish(call, codeOf(code), detailsOf(details));
     };
   }
 
@@ -281,8 +291,9 @@ class ClientCalls {
       stream[RPC_CALL] = call;
       if (this.telemetry.conventions.old) countMessages(stream);
       if (endsOnStatus) (stream as ClientStream).on('status', this.onStatus);
-      // Listeners run in the caller's context, not in whatever context grpc-js's I/O carries.
-      emitInContext(stream, call.parent);
+      // Listeners run in the caller's context, not in whatever context grpc-js's I/O carries; an
+      // unhandled 'error' ends the span with it.
+      emitInContext(stream, call.parent, this.onUnhandledError);
     } catch {
       // The call runs on; at worst its listeners see another context.
     }

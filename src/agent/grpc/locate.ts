@@ -1,13 +1,13 @@
 /**
  * Finding the @grpc/grpc-js the app uses: the copy Node's resolution finds from the app's main
- * module (process.argv[1]), the same one the app's own `require` or `import` gets. ESM imports of
- * grpc-js (a CommonJS package) share the CommonJS instance on Node, Bun and Deno, so patching it
- * here, before the app's first line runs, reaches the app whichever way it loads grpc-js. Nothing is
- * loaded when the app has no grpc-js.
+ * module (runtime/app-main-module.ts), the same one the app's own `require` or `import` gets. ESM
+ * imports of grpc-js (a CommonJS package) share the CommonJS instance on Node, Bun and Deno, so
+ * patching it here, before the app's first line runs, reaches the app whichever way it loads
+ * grpc-js. Nothing is loaded when the app has no grpc-js.
  */
 import { createRequire } from 'node:module';
-import { dirname, join, resolve, sep } from 'node:path';
-import process from 'node:process';
+import { dirname, join, sep } from 'node:path';
+import { appMainModule } from '../runtime/app-main-module.ts';
 
 export interface AppGrpc {
   /** Where grpc-js's modules are (its build/src directory). */
@@ -39,12 +39,6 @@ export function findAppGrpc(): AppGrpc | undefined {
     version: typeof version === 'string' ? version : 'unknown',
     load: (module) => require(join(directory, module)),
   };
-}
-
-/** The app's main module; the working directory for `node -e` and the REPL. */
-function appMainModule(): string {
-  const main = process.argv[1];
-  return main ? resolve(main) : join(process.cwd(), '[eval]');
 }
 
 /** The grpc-js versions whose internals the agent knows: tested with the oldest and the newest. */

@@ -50,6 +50,7 @@ interface ServerSurface extends CallCarrier {
   metadata?: GrpcMetadata;
   getDeadline?(): unknown;
   on(event: string, listener: (this: ServerSurface, ...args: unknown[]) => void): unknown;
+  prependListener(event: string, listener: (this: ServerSurface, ...args: unknown[]) => void): unknown;
   listenerCount?(event: string): number;
 }
 
@@ -163,8 +164,9 @@ class ServerCalls {
       call = telemetry.start(method, SpanKind.SERVER, parent, endpointOf(inner), metadata);
       if (method.streaming) {
         if (telemetry.conventions.old) countMessages(surface);
-        // grpc-js listens for errors on its server streams already: a listener of ours changes nothing.
-        if ((surface.listenerCount?.('error') ?? 0) > 0) surface.on('error', this.onError);
+        // grpc-js listens for errors on its server streams already, so a listener of ours changes
+        // nothing. Ours goes first: grpc-js's own can send the status, and so end the span, at once.
+        if ((surface.listenerCount?.('error') ?? 0) > 0) surface.prependListener('error', this.onError);
         emitInContext(surface, call.context);
       }
       surface.on('cancelled', this.onCancelled);

@@ -2,10 +2,10 @@
  * Reaching the application's own copy of a CommonJS package before the application loads it, on
  * every runtime and loader, without loading it when the application never does.
  *
- * The package is resolved the way the app's main module resolves it, and a placeholder module is put
- * in `require.cache` under that file name. The first `require()` or `import` of the package reads the
- * placeholder's `exports`: only then is the real package loaded, passed through `wrap`, and the
- * result is what the application (and every later importer) gets.
+ * The package is resolved the way the app's main module resolves it (runtime/app-main-module.ts),
+ * and a placeholder module is put in `require.cache` under that file name. The first `require()` or
+ * `import` of the package reads the placeholder's `exports`: only then is the real package loaded,
+ * passed through `wrap`, and the result is what the application (and every later importer) gets.
  *
  * Why this and not a module-load hook: Node's CommonJS loader, Node's ESM loader importing CommonJS
  * (20 and 24), Bun (`require` and `import`) and Deno (`require` and `import`) all take a module that
@@ -13,10 +13,9 @@
  * not seen by Bun's or Deno's `import`, and an ESM loader hook (`module.register`) would cost a hooks
  * thread in every Node process for packages that are CommonJS anyway (docs/logs.md).
  */
-import { realpathSync } from 'node:fs';
 import Module, { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import process from 'node:process';
+import { dirname } from 'node:path';
+import { appMainModule } from '../runtime/app-main-module.ts';
 import { warn } from '../sdk/diagnostics.ts';
 
 /**
@@ -24,7 +23,7 @@ import { warn } from '../sdk/diagnostics.ts';
  * application cannot resolve the package (it does not depend on it), nothing is touched.
  */
 export function interceptAppModule(name: string, wrap: (exports: unknown) => unknown): void {
-  const require = createRequire(appMainFile());
+  const require = createRequire(appMainModule());
   let filename: string;
   try {
     filename = require.resolve(name);
@@ -77,19 +76,4 @@ function placeholderFor(filename: string, load: () => unknown): Module {
     },
   });
   return placeholder;
-}
-
-/**
- * The file the app's own `require` resolves from: its main module, by its real path as Node resolves
- * it (a symlinked main script still finds the node_modules beside its target); the working directory
- * when there is no main script (`node -e`, a REPL).
- */
-function appMainFile(): string {
-  const main = process.argv[1];
-  if (main === undefined || main === '') return join(process.cwd(), '[eval]');
-  try {
-    return realpathSync(main);
-  } catch {
-    return main;
-  }
 }
