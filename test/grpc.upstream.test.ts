@@ -64,7 +64,7 @@ const upstreamPreload = (esm: string): Preload => ({
   cjs: join(GRPC_FIXTURES, 'upstream-preload.cjs'),
 });
 const rowLoader = (row: AgentRun) => row.loader;
-const isNode = (row: AgentRun) => row.runtime === 'node20' || row.runtime === 'node24';
+const isNode = (row: AgentRun) => row.runtime.startsWith('node');
 
 /** The flag opentelemetry-js's doc/esm-support.md gives for ES module apps. */
 const EXPERIMENTAL_LOADER = '--experimental-loader=@opentelemetry/instrumentation/hook.mjs';
@@ -113,7 +113,9 @@ const ROWS: readonly AgentRun[] = [
   { runtime: 'bun', loader: loader('bun', '--preload'), format: 'cjs' },
 ];
 
-const rowName = (row: AgentRun) => `${row.runtime} ${row.loader.name} kv-app.${row.format === 'esm' ? 'mjs' : 'cjs'}`;
+/** A row of the table: every Node line is held to the same. */
+const rowName = (row: AgentRun) =>
+  `${isNode(row) ? 'node' : row.runtime} ${row.loader.name} kv-app.${row.format === 'esm' ? 'mjs' : 'cjs'}`;
 
 // ---------------------------------------------------------------------------------------------
 // What a run's telemetry comes to
@@ -146,8 +148,8 @@ interface Profile {
   readonly serverChildOfClient: boolean;
   /** Calls made while handling a call (in the handler, in a stream listener) are children of its server span. */
   readonly nestedChildOfServer: boolean;
-  /** The parent of a call made in the callback of the call before it. */
-  readonly callFromCallback: 'a root span' | 'the finished call' | string;
+  /** The parent of a call made in the callback of the call before it: 'a root span', 'the finished call' or another. */
+  readonly callFromCallback: string;
   /** Metric names in the preloading's scope. */
   readonly metrics: readonly string[];
 }
@@ -311,20 +313,14 @@ type Measured = Readonly<Record<string, Profile | typeof NOTHING>>;
 
 /** What each preloading produced on each row (rowName → preloading name → profile). */
 const MEASURED: Readonly<Record<string, Measured>> = {
-  'node20 --import kv-app.mjs': {
+  // An ES module's import of grpc-js goes through Node's ESM loader, which require hooks do not see.
+  'node --import kv-app.mjs': {
     [OURS.name]: OURS_PROFILE,
     [UPSTREAM.name]: NOTHING,
     [UPSTREAM_REGISTERED_HOOK.name]: UPSTREAM_PROFILE,
     [UPSTREAM_LOADER_FLAG.name]: UPSTREAM_PROFILE,
   },
-  'node20 --require kv-app.cjs': { [OURS.name]: OURS_PROFILE, [UPSTREAM.name]: UPSTREAM_PROFILE },
-  'node24 --import kv-app.mjs': {
-    [OURS.name]: OURS_PROFILE,
-    [UPSTREAM.name]: NOTHING,
-    [UPSTREAM_REGISTERED_HOOK.name]: UPSTREAM_PROFILE,
-    [UPSTREAM_LOADER_FLAG.name]: UPSTREAM_PROFILE,
-  },
-  'node24 --require kv-app.cjs': { [OURS.name]: OURS_PROFILE, [UPSTREAM.name]: UPSTREAM_PROFILE },
+  'node --require kv-app.cjs': { [OURS.name]: OURS_PROFILE, [UPSTREAM.name]: UPSTREAM_PROFILE },
   // Bun's module.register() is a no-op, and its ESM imports of a CommonJS package bypass require hooks.
   'bun --preload kv-app.mjs': {
     [OURS.name]: OURS_PROFILE,
