@@ -3,20 +3,24 @@
  * that may not exceed others, the plugin role, switches, and the one problem report of a start.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { deriveConfig, type ResolvedVariables } from '../src/env/derive.ts';
 import {
   type Config,
+  definitionOf,
   describeProblem,
   type EnvSource,
   formatProblemReport,
   type LoadedConfig,
   loadConfig,
   type SettingSource,
+  VARIABLE_NAMES,
   type VariableName,
 } from '../src/env/index.ts';
+import { REPO_ROOT } from './support/runtimes.ts';
 
 const SIGNALS = ['traces', 'metrics', 'logs'] as const;
 const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
@@ -743,5 +747,79 @@ describe('formatProblemReport', () => {
       problems.map((problem) => problem.variable),
       ['OTEL_LOG_LEVEL', 'OTEL_BSP_MAX_EXPORT_BATCH_SIZE'],
     );
+  });
+});
+
+describe('derivation is a pure function of the resolved values', () => {
+  // Every variable at its schema default, as loadConfig resolves an empty environment, then a few set.
+  const resolvedValues = (set: Partial<Record<VariableName, unknown>>) =>
+    Object.freeze(
+      Object.fromEntries(VARIABLE_NAMES.map((name) => [name, name in set ? set[name] : definitionOf(name).default])),
+    ) as ResolvedVariables['values'];
+  const resolvedSources = (set: readonly VariableName[]) =>
+    Object.freeze(
+      Object.fromEntries(VARIABLE_NAMES.map((name) => [name, set.includes(name) ? 'environment' : 'default'])),
+    ) as ResolvedVariables['sources'];
+
+  test('deriveConfig changes nothing it is given, and says what it derived', () => {
+    const values = resolvedValues({
+      OTEL_BSP_MAX_EXPORT_BATCH_SIZE: 5000,
+      OTEL_EXPORTER_OTLP_TIMEOUT: 2000,
+      OTEL_EXPORTER_OTLP_HEADERS: Object.freeze({ a: '1' }),
+    });
+    const sources = resolvedSources(['OTEL_BSP_MAX_EXPORT_BATCH_SIZE', 'OTEL_EXPORTER_OTLP_TIMEOUT']);
+    const texts: Record<string, string> = { OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '5000', PLUGIN_MIN_PORT: '10000' };
+    const before = JSON.stringify({ values, sources });
+    // Frozen: a write-back would throw in these strict-mode modules.
+    const derivation = deriveConfig({ values, sources, text: (name) => texts[name] });
+    assert.equal(JSON.stringify({ values, sources }), before);
+    assert.deepEqual(deriveConfig({ values, sources, text: (name) => texts[name] }), derivation);
+
+    assert.equal(derivation.config.traces.batch.maxExportBatchSize, 2048);
+    assert.equal(derivation.config.metrics.otlp.timeoutMs, 2000);
+    assert.equal(derivation.config.plugin.role, 'plugin');
+    assert.deepEqual(derivation.problems, [
+      {
+        variable: 'OTEL_BSP_MAX_EXPORT_BATCH_SIZE',
+        text: '5000',
+        issue: 'is above OTEL_BSP_MAX_QUEUE_SIZE (2048)',
+        accepted: 'a whole number up to OTEL_BSP_MAX_QUEUE_SIZE',
+        using: '2048',
+      },
+    ]);
+    const derived = (name: VariableName) => derivation.settings.filter((setting) => setting.name === name);
+    assert.deepEqual(derived('OTEL_BSP_MAX_EXPORT_BATCH_SIZE'), [
+      { name: 'OTEL_BSP_MAX_EXPORT_BATCH_SIZE', value: 2048, source: 'derived' },
+    ]);
+    assert.deepEqual(derived('OTEL_EXPORTER_OTLP_LOGS_TIMEOUT'), [
+      { name: 'OTEL_EXPORTER_OTLP_LOGS_TIMEOUT', value: 2000, source: 'derived' },
+    ]);
+    assert.deepEqual(derived('OTEL_EXPORTER_OTLP_TRACES_COMPRESSION'), [
+      { name: 'OTEL_EXPORTER_OTLP_TRACES_COMPRESSION', value: 'none', source: 'default' },
+    ]);
+    assert.deepEqual(derived('RPCPLUGIN_ROLE'), [{ name: 'RPCPLUGIN_ROLE', value: 'plugin', source: 'derived' }]);
+    assert.deepEqual(derived('OTEL_EXPORTER_OTLP_ENDPOINT'), []);
+  });
+
+  test('src/env has no import cycle', () => {
+    const directory = join(REPO_ROOT, 'src', 'env');
+    const imports = new Map<string, string[]>();
+    for (const file of readdirSync(directory).filter((name) => name.endsWith('.ts'))) {
+      const text = readFileSync(join(directory, file), 'utf8');
+      imports.set(
+        file,
+        [...text.matchAll(/from '\.\/([\w-]+\.ts)'/g)].map((match) => match[1] as string),
+      );
+    }
+    const cycles: string[] = [];
+    const visit = (file: string, path: readonly string[]) => {
+      if (path.includes(file)) {
+        cycles.push([...path.slice(path.indexOf(file)), file].join(' → '));
+        return;
+      }
+      for (const next of imports.get(file) ?? []) visit(next, [...path, file]);
+    };
+    for (const file of imports.keys()) visit(file, []);
+    assert.deepEqual(cycles, []);
   });
 });

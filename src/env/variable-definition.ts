@@ -21,11 +21,15 @@ export const GROUPS = [
 
 export type Group = (typeof GROUPS)[number];
 
-/** One environment variable: declared once, read once, documented from here. */
-export interface Variable<T> {
+/**
+ * One environment variable: declared once, read once, documented from here. `D` is the type of its
+ * default: a variable whose default is a value always resolves to a value, one whose default is
+ * `undefined` may resolve to nothing.
+ */
+export interface Variable<T, D extends T | undefined = T | undefined> {
   readonly kind: Kind<T>;
   /** Used when the variable is unset, empty or invalid; `undefined` means "not set" is meaningful. */
-  readonly default: NoInfer<T> | undefined;
+  readonly default: D;
   /** How the docs and env table describe a default that is computed from other settings. */
   readonly defaultText?: string;
   readonly description: string;
@@ -34,11 +38,12 @@ export interface Variable<T> {
   readonly secret?: boolean;
 }
 
-export function variable<T>(definition: Variable<T>): Variable<T> {
+export function variable<T, const D extends T | undefined>(definition: Variable<T, D>): Variable<T, D> {
   return definition;
 }
 
-export type ValueOf<V> = V extends Variable<infer T> ? T : never;
+/** What a variable resolves to: its value type, or nothing when it has no default. */
+export type ValueOf<V> = V extends Variable<infer T, infer D> ? (undefined extends D ? T | undefined : T) : never;
 
 /** A variable seen without its value type, for code that treats all variables alike. */
 export interface AnyVariable extends Omit<Variable<unknown>, 'kind'> {

@@ -58,11 +58,30 @@ const SIGNAL_GROUP: Record<Signal, Group> = {
 };
 
 /**
+ * Where OTLP goes when no endpoint is set: the collector's default ports on this host, written as
+ * the URL kind normalises them. The grpc protocol uses its own port.
+ */
+export const DEFAULT_OTLP_ENDPOINTS = { http: 'http://localhost:4318/', grpc: 'http://localhost:4317/' } as const;
+
+type OtlpProtocol = (typeof OTLP_PROTOCOLS)[number];
+
+/** The OTLP variables of one prefix; `Defaults` says whether protocol, timeout and compression have defaults. */
+type OtlpVariables<P extends string, Defaults extends boolean> = {
+  [K in `${P}${'ENDPOINT' | 'CERTIFICATE' | 'CLIENT_KEY' | 'CLIENT_CERTIFICATE'}`]: Variable<string, undefined>;
+} & { [K in `${P}PROTOCOL`]: Variable<OtlpProtocol, Defaults extends true ? OtlpProtocol : undefined> } & {
+  [K in `${P}HEADERS`]: Variable<Readonly<Record<string, string>>, undefined>;
+} & { [K in `${P}TIMEOUT`]: Variable<number, Defaults extends true ? number : undefined> } & {
+  [K in `${P}COMPRESSION`]: Variable<'gzip' | 'none', Defaults extends true ? 'gzip' | 'none' : undefined>;
+};
+
+/**
  * The eight OTLP exporter variables, generic (`OTEL_EXPORTER_OTLP_*`) or for one signal
  * (`OTEL_EXPORTER_OTLP_TRACES_*`). A signal's variables have no default of their own: an unset one
  * is derived from the generic variable (see derive.ts).
  */
-function otlpVariables<P extends string>(prefix: P, signal?: Signal) {
+function otlpVariables<P extends string>(prefix: P): OtlpVariables<P, true>;
+function otlpVariables<P extends string>(prefix: P, signal: Signal): OtlpVariables<P, false>;
+function otlpVariables(prefix: string, signal?: Signal) {
   const group = signal ? SIGNAL_GROUP[signal] : 'OTLP exporter';
   const scope = signal ? `${signal} ` : '';
   const inherit = (generic: string) => (signal ? `OTEL_EXPORTER_OTLP_${generic}` : undefined);
@@ -72,7 +91,7 @@ function otlpVariables<P extends string>(prefix: P, signal?: Signal) {
       default: undefined,
       defaultText: signal
         ? `OTEL_EXPORTER_OTLP_ENDPOINT + /v1/${signal} (http) or as is (grpc)`
-        : 'http://localhost:4318 (http), http://localhost:4317 (grpc)',
+        : `${withoutSlash(DEFAULT_OTLP_ENDPOINTS.http)} (http), ${withoutSlash(DEFAULT_OTLP_ENDPOINTS.grpc)} (grpc)`,
       description: signal
         ? `Where ${signal} are sent, used exactly as given (no /v1/${signal} is appended).`
         : 'Base URL of the OTLP receiver for all signals; /v1/{signal} is appended for the http protocols.',
@@ -128,11 +147,11 @@ function otlpVariables<P extends string>(prefix: P, signal?: Signal) {
       description: `PEM file of the client's certificate for mutual TLS (${scope || 'all '}signals).`,
       group,
     }),
-  } as {
-    [K in `${P}${'ENDPOINT' | 'CERTIFICATE' | 'CLIENT_KEY' | 'CLIENT_CERTIFICATE'}`]: Variable<string>;
-  } & { [K in `${P}PROTOCOL`]: Variable<(typeof OTLP_PROTOCOLS)[number]> } & {
-    [K in `${P}HEADERS`]: Variable<Readonly<Record<string, string>>>;
-  } & { [K in `${P}TIMEOUT`]: Variable<number> } & { [K in `${P}COMPRESSION`]: Variable<'gzip' | 'none'> };
+  };
+}
+
+function withoutSlash(url: string): string {
+  return url.replace(/\/$/, '');
 }
 
 function batchVariables<P extends string>(prefix: P, group: Group, delay: number, what: string) {
@@ -162,14 +181,27 @@ function batchVariables<P extends string>(prefix: P, group: Group, delay: number
       group,
     }),
   } as {
-    [K in `${P}${'SCHEDULE_DELAY' | 'EXPORT_TIMEOUT' | 'MAX_QUEUE_SIZE' | 'MAX_EXPORT_BATCH_SIZE'}`]: Variable<number>;
+    [K in `${P}${'SCHEDULE_DELAY' | 'EXPORT_TIMEOUT' | 'MAX_QUEUE_SIZE' | 'MAX_EXPORT_BATCH_SIZE'}`]: Variable<
+      number,
+      number
+    >;
   };
 }
 
-function countLimit(what: string, inherits?: string) {
+function countLimit(what: string) {
   return variable({
     kind: integer({ min: 0 }),
-    default: inherits ? undefined : 128,
+    default: 128,
+    description: `Most ${what}.`,
+    group: 'Limits',
+  });
+}
+
+/** A count limit for one signal: unset, it takes the generic limit's value (see derive.ts). */
+function inheritedCountLimit(what: string, inherits: string) {
+  return variable({
+    kind: integer({ min: 0 }),
+    default: undefined,
     defaultText: inherits,
     description: `Most ${what}.`,
     group: 'Limits',
@@ -338,7 +370,7 @@ export const variables = {
   OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: lengthLimit('attribute value of any signal'),
   OTEL_ATTRIBUTE_COUNT_LIMIT: countLimit('attributes on a span, event, link or log record'),
   OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT: lengthLimit('span attribute value', 'OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT'),
-  OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT: countLimit('attributes on one span', 'OTEL_ATTRIBUTE_COUNT_LIMIT'),
+  OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT: inheritedCountLimit('attributes on one span', 'OTEL_ATTRIBUTE_COUNT_LIMIT'),
   OTEL_SPAN_EVENT_COUNT_LIMIT: countLimit('events on one span'),
   OTEL_SPAN_LINK_COUNT_LIMIT: countLimit('links on one span'),
   OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT: countLimit('attributes on one span event'),
@@ -347,7 +379,10 @@ export const variables = {
     'log record attribute value',
     'OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT',
   ),
-  OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT: countLimit('attributes on one log record', 'OTEL_ATTRIBUTE_COUNT_LIMIT'),
+  OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT: inheritedCountLimit(
+    'attributes on one log record',
+    'OTEL_ATTRIBUTE_COUNT_LIMIT',
+  ),
 
   TRACEPARENT: variable({
     kind: traceparent(),
@@ -398,7 +433,8 @@ export const variables = {
 
 export type Variables = typeof variables;
 export type VariableName = keyof Variables;
-export type Values = { [K in VariableName]: ValueOf<Variables[K]> | undefined };
+/** What each variable resolves to: a value wherever the schema declares a default. */
+export type Values = { [K in VariableName]: ValueOf<Variables[K]> };
 
 export const VARIABLE_NAMES = Object.keys(variables) as VariableName[];
 
