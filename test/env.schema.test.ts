@@ -364,12 +364,13 @@ const CONTRACT: { readonly [K in VariableName]: Contract } = {
     ],
     invalid: [
       ['novalue', 'has no valid key=value entry', '[redacted]'],
-      ['=v', 'has no valid key=value entry'],
-      ['k=%zz', 'has no valid key=value entry'],
-      ['k=%E0%A4%A', 'has no valid key=value entry'],
+      // A bad entry is never quoted: it may be a secret pasted in the wrong place.
+      ['=v', 'has no valid key=value entry', '[redacted]'],
+      ['k=%zz', 'has no valid key=value entry', '[redacted]'],
+      ['k=%E0%A4%A', 'has no valid key=value entry', '[redacted]'],
       // A lone surrogate (not from process.env, but loadConfig takes any object) cannot be sent.
-      ['k=\uD800', 'has no valid key=value entry'],
-      ['api.token=%zz', 'has no valid key=value entry', 'api.token=[redacted]'],
+      ['k=\uD800', 'has no valid key=value entry', '[redacted]'],
+      ['api.token=%zz', 'has no valid key=value entry', '[redacted]'],
       [',', 'has no entries'],
       [' , ,', 'has no entries'],
     ],
@@ -742,6 +743,11 @@ const CONTRACT: { readonly [K in VariableName]: Contract } = {
   },
 };
 
+/** How a message quotes a value: whole up to 200 characters, else the first 200 and the length. */
+function quotedInMessage(value: string): string {
+  return value.length <= 200 ? JSON.stringify(value) : `"${value.slice(0, 200)}"… (${value.length} characters)`;
+}
+
 /** Kinds that accept any non-empty text: nothing to reject. */
 const ACCEPTS_ANY_TEXT: readonly VariableName[] = ['OTEL_SERVICE_NAME', 'OTEL_EXPORTER_PROMETHEUS_HOST'];
 
@@ -814,7 +820,7 @@ for (const name of VARIABLE_NAMES) {
         assert.deepEqual(problems, [expected]);
         assert.equal(
           describeProblem(problems[0] as ConfigProblem),
-          `${name}=${JSON.stringify(quoted)} ${issue}. Accepted: ${contract.accepted}. Using ${contract.using}.`,
+          `${name}=${quotedInMessage(quoted)} ${issue}. Accepted: ${contract.accepted}. Using ${contract.using}.`,
         );
         // The default is used: nothing differs from an environment without the variable.
         assert.deepEqual(config, baseline.config);
@@ -887,10 +893,8 @@ const PARTIAL: readonly (readonly [
     (config) => config.resource.attributes,
     { a: '1' },
     [
-      'OTEL_RESOURCE_ATTRIBUTES="a=1,[redacted],=2,k=%zz,[redacted]" has entry 2 without "=", which is ignored. Accepted: comma-separated key=value pairs, values percent-encoded. Using a=1.',
-      'OTEL_RESOURCE_ATTRIBUTES="a=1,[redacted],=2,k=%zz,[redacted]" has entry 3 with an empty key, which is ignored. Accepted: comma-separated key=value pairs, values percent-encoded. Using a=1.',
-      'OTEL_RESOURCE_ATTRIBUTES="a=1,[redacted],=2,k=%zz,[redacted]" has entry 4 with a value that is not valid percent-encoding, which is ignored. Accepted: comma-separated key=value pairs, values percent-encoded. Using a=1.',
-      'OTEL_RESOURCE_ATTRIBUTES="a=1,[redacted],=2,k=%zz,[redacted]" has entry 5 without "=", which is ignored. Accepted: comma-separated key=value pairs, values percent-encoded. Using a=1.',
+      // One message for all the bad entries, which are never quoted.
+      'OTEL_RESOURCE_ATTRIBUTES="a=1,[redacted],[redacted],[redacted],[redacted]" has 4 bad entries, which are ignored: entry 2 without "=", entry 3 with an empty key, entry 4 with a value that is not valid percent-encoding and 1 more. Accepted: comma-separated key=value pairs, values percent-encoded. Using a=1.',
     ],
   ],
   [

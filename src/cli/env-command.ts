@@ -1,6 +1,7 @@
 /**
  * `rpcplugin-telemetry env`: the configuration the agent would use here, as a table (variable, value,
- * source) grouped like the docs, then the problems. `--json` for machines. Secrets are redacted.
+ * source) grouped like the docs, then the problems. `--json` for machines. Secrets are redacted, and
+ * control and invisible characters escaped (src/env/printable.ts): the output is safe for a terminal.
  */
 import {
   type ConfigProblem,
@@ -10,8 +11,14 @@ import {
   GROUPS,
   type LoadedConfig,
   loadConfig,
+  printable,
+  printableJson,
   type Setting,
 } from '../env/index.ts';
+
+// Rows are padded to the longest value up to this width; a longer value runs past its column rather
+// than pushing every row as far.
+const VALUE_COLUMN_LIMIT = 80;
 
 export interface EnvCommandOptions {
   readonly json: boolean;
@@ -40,7 +47,7 @@ function renderJson({ config, problems, settings }: LoadedConfig, strict: boolea
     settings: settings.map(({ name, value, source }) => ({ name, value, source, group: definitionOf(name).group })),
     problems: problems.map((problem) => ({ ...problem, message: describeProblem(problem) })),
   };
-  return `${JSON.stringify(document, null, 2)}\n`;
+  return `${printableJson(JSON.stringify(document, null, 2))}\n`;
 }
 
 function renderTable({ config, problems, settings }: LoadedConfig): string {
@@ -50,7 +57,7 @@ function renderTable({ config, problems, settings }: LoadedConfig): string {
     `rpcplugin-telemetry configuration: telemetry ${state}, role ${config.plugin.role} (${config.plugin.roleReason})`,
   );
   const nameWidth = Math.max(...settings.map((setting) => setting.name.length));
-  const valueWidth = Math.max(...settings.map((setting) => shownValue(setting).length));
+  const valueWidth = Math.min(VALUE_COLUMN_LIMIT, Math.max(...settings.map((setting) => shownValue(setting).length)));
   const format = (name: string, value: string, source: string) =>
     `  ${name.padEnd(nameWidth)}  ${value.padEnd(valueWidth)}  ${source}`.trimEnd();
   for (const group of GROUPS) {
@@ -65,7 +72,7 @@ function renderTable({ config, problems, settings }: LoadedConfig): string {
 
 /** The table needs something visible for "not set"; the docs' default text says what that means. */
 function shownValue({ name, value }: Setting): string {
-  if (value !== '') return value;
+  if (value !== '') return printable(value);
   return `(${definitionOf(name).defaultText ?? 'unset'})`;
 }
 

@@ -1,5 +1,5 @@
 /** docs/configuration.md, generated from the variable declarations (`npm run docs`). */
-import { describeProblem, STRICT_EXIT_CODE } from './problems.ts';
+import { describeProblem, QUOTED_VALUE_LIMIT, REPORT_LIMIT, STRICT_EXIT_CODE } from './problems.ts';
 import { GROUPS } from './variable-definition.ts';
 import { definitionOf, VARIABLE_NAMES } from './variables.ts';
 
@@ -32,6 +32,13 @@ These follow the OpenTelemetry
 - Secret values (OTLP headers, values of keys named like a cookie, token, secret, password or key,
   credentials in URLs, the go-plugin magic cookie) are shown as \`[redacted]\` in every message and in
   \`rpcplugin-telemetry env\`.
+- Values are quoted in messages as JSON strings in which control and invisible characters are
+  escapes (\`\\n\`, \`\\u001b\`, \`\\u007f\`, \`\\u200b\`), and \`rpcplugin-telemetry env\` shows them the same
+  way: no variable can send an escape sequence to the terminal or split a message over two lines.
+- The report stays small whatever the environment holds: a value longer than ${QUOTED_VALUE_LIMIT} characters is cut,
+  with its length (\`"otlp,x,x,…"… (100005 characters)\`); the bad entries of one list make one message,
+  with their count and the first three; past ${REPORT_LIMIT / 1024} KiB the remaining problems are counted, not
+  shown (\`rpcplugin-telemetry env\` lists them all).
 
 A problem reads like this:
 

@@ -7,6 +7,7 @@ export {
   type Setting,
   type SettingSource,
 } from './load-config.ts';
+export { printable, printableJson, quote } from './printable.ts';
 export {
   type ConfigProblem,
   describeProblem,

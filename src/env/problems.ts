@@ -1,4 +1,5 @@
 /** Configuration problems and the one way they are put into words. */
+import { printable, printableExcerpt, quoteExcerpt } from './printable.ts';
 
 export interface ConfigProblem {
   readonly variable: string;
@@ -17,17 +18,41 @@ export const MESSAGE_PREFIX = 'rpcplugin-telemetry:';
 /** Exit code in strict mode: EX_CONFIG from sysexits.h. */
 export const STRICT_EXIT_CODE = 78;
 
+/** Longest value a message quotes whole, and longest "Using …" it shows whole (escapes count). */
+export const QUOTED_VALUE_LIMIT = 200;
+/** The report's size, beyond which problems are counted instead of shown. */
+export const REPORT_LIMIT = 16 * 1024;
+
+/**
+ * One problem in one line: the value quoted (cut when long, every control or invisible character
+ * escaped), what is wrong with it, what is accepted and what is used instead.
+ */
 export function describeProblem({ variable, value, issue, accepted, using }: ConfigProblem): string {
-  return `${variable}=${JSON.stringify(value)} ${issue}. Accepted: ${accepted}. Using ${using}.`;
+  // issue and accepted are our own words, of bounded length, quoting any entry with quote(); printable()
+  // keeps them one line even for a ConfigProblem made elsewhere.
+  return `${variable}=${quoteExcerpt(value, QUOTED_VALUE_LIMIT)} ${printable(issue)}. Accepted: ${printable(accepted)}. Using ${printableExcerpt(using, QUOTED_VALUE_LIMIT)}.`;
 }
 
 /**
  * The one report of a start: every problem on its own prefixed line, ready for a single write to
- * stderr. Empty when there is nothing to say.
+ * stderr. Empty when there is nothing to say. Past REPORT_LIMIT the remaining problems are counted,
+ * not shown, so the report stays small whatever the environment holds.
  */
 export function formatProblemReport(problems: readonly ConfigProblem[], strict: boolean): string {
   if (problems.length === 0) return '';
-  const lines = problems.map((problem) => `${MESSAGE_PREFIX} ${describeProblem(problem)}`);
+  const lines: string[] = [];
+  let size = 0;
+  for (const problem of problems) {
+    const line = `${MESSAGE_PREFIX} ${describeProblem(problem)}`;
+    size += line.length + 1;
+    if (size > REPORT_LIMIT) break;
+    lines.push(line);
+  }
+  const left = problems.length - lines.length;
+  if (left > 0) {
+    const more = left === 1 ? '1 more configuration problem is' : `${left} more configuration problems are`;
+    lines.push(`${MESSAGE_PREFIX} ${more} not shown; \`rpcplugin-telemetry env\` lists them all.`);
+  }
   if (strict) {
     const count = problems.length === 1 ? '1 configuration problem' : `${problems.length} configuration problems`;
     lines.push(`${MESSAGE_PREFIX} RPCPLUGIN_STRICT=true: exiting with code ${STRICT_EXIT_CODE} because of ${count}.`);

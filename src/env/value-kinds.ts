@@ -5,6 +5,7 @@
  * report the others.
  */
 import * as z from 'zod/mini';
+import { firstFew, quoteExcerpt } from './printable.ts';
 import { isSecretName, REDACTED, redactKeyValueText, redactUrl } from './secrets.ts';
 
 /** Read-only facts about the machine a kind may consult (kept injectable so loading stays pure for tests). */
@@ -120,36 +121,68 @@ export interface ChoiceListOptions<V extends string> {
   foreign?: readonly string[];
 }
 
+/** How many bad entries of a list a message names; the others are counted. */
+const NAMED_ENTRIES = 3;
+/** Longest entry a message quotes whole. */
+const ENTRY_QUOTE_LIMIT = 40;
+
 /**
- * A comma-separated list of known names, case-insensitive, duplicates dropped. An unknown entry is
- * reported and ignored; when none is left the default is used.
+ * The bad entries of one list, gathered for a single issue: however long the list, the issue counts
+ * the distinct bad entries and quotes the first few, so it stays a line.
+ */
+class BadEntries {
+  private readonly seen = new Set<string>();
+  readonly named: string[] = [];
+
+  get count(): number {
+    return this.seen.size;
+  }
+
+  add(entry: string): void {
+    if (this.seen.has(entry)) return;
+    this.seen.add(entry);
+    if (this.named.length < NAMED_ENTRIES) this.named.push(quoteExcerpt(entry, ENTRY_QUOTE_LIMIT));
+  }
+
+  /** "has an unknown entry "x", which is ignored" or "has 5 unknown entries, "x", "y", "z" and 2 more, which are ignored". */
+  issue(one: (entry: string) => string, many: string): string {
+    if (this.count === 1) return `${one(this.named[0] as string)}, which is ignored`;
+    return `has ${this.count} ${many}, ${firstFew(this.named, this.count)}, which are ignored`;
+  }
+}
+
+/**
+ * A comma-separated list of known names, case-insensitive, duplicates dropped. Unknown entries are
+ * reported (in one issue) and ignored; when none is left the default is used.
  */
 export function choiceList<const V extends string>(
   values: readonly V[],
   { exclusive = [], foreign = [] }: ChoiceListOptions<V> = {},
 ): Kind<readonly V[]> {
-  const entry = z.enum(values as [V, ...V[]]);
+  // A set, not a zod enum: a list may hold thousands of entries, and a failed zod parse is slow.
+  const known = new Set<string>(values);
   const ignored = new Set(foreign);
   return {
     accepted: `a comma-separated list of ${listOf(values)} (any case)`,
     parse(text) {
       const chosen: V[] = [];
-      const dropped: string[] = [];
+      const unknown = new BadEntries();
       for (const item of splitList(text)) {
         const name = item.toLowerCase();
         if (ignored.has(name)) continue;
-        const result = entry.safeParse(name);
-        if (!result.success) dropped.push(`has an unknown entry "${item}", which is ignored`);
-        else if (!chosen.includes(result.data)) chosen.push(result.data);
+        if (!known.has(name)) unknown.add(item);
+        else if (!chosen.includes(name as V)) chosen.push(name as V);
       }
+      const dropped: string[] = [];
+      if (unknown.count > 0) dropped.push(unknown.issue((item) => `has an unknown entry ${item}`, 'unknown entries'));
       const alone = chosen.find((name) => exclusive.includes(name));
       if (alone !== undefined && chosen.length > 1) {
         dropped.push(`combines "${alone}" with other entries, so only "${alone}" is used`);
         return { ok: true, value: [alone], dropped };
       }
       if (chosen.length === 0) {
-        if (ignored.size > 0 && dropped.length === 0) return { ok: true, value: [], dropped };
-        return { ok: false, issue: dropped.length > 0 ? 'has no known entry' : 'has no entries' };
+        if (ignored.size > 0 && unknown.count === 0) return { ok: true, value: [], dropped };
+        return { ok: false, issue: unknown.count > 0 ? 'has no known entry' : 'has no entries' };
       }
       return { ok: true, value: chosen, dropped };
     },
@@ -176,69 +209,88 @@ const HTTP_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 export const headerKey = { pattern: HTTP_TOKEN, description: 'an HTTP header name' };
 
+// A `%` not followed by two hex digits: caught without the cost of an exception, which matters when
+// a value holds thousands of entries.
+const BROKEN_ESCAPE = /%(?![0-9A-Fa-f]{2})/;
+// A lone surrogate decodes as is but cannot be encoded again (show() would throw).
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/** The percent-decoded text, or undefined when it is not valid percent-encoded UTF-8. */
+function percentDecoded(encoded: string): string | undefined {
+  if (BROKEN_ESCAPE.test(encoded)) return undefined;
+  try {
+    const decoded = encoded.includes('%') ? decodeURIComponent(encoded) : encoded;
+    return LONE_SURROGATE.test(decoded) ? undefined : decoded;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * `key=value` pairs separated by commas, values percent-decoded (W3C Baggage octets, as the spec
- * asks for OTEL_RESOURCE_ATTRIBUTES and the OTLP headers). A bad entry is reported, never quoted,
- * and ignored; a later duplicate key wins.
+ * asks for OTEL_RESOURCE_ATTRIBUTES and the OTLP headers). A bad entry is reported by its position,
+ * never quoted (it may be a secret pasted in the wrong place), and ignored; a later duplicate key wins.
  */
 export function keyValues({
   secret = false,
   key: keyRule,
 }: KeyValueOptions = {}): Kind<Readonly<Record<string, string>>> {
-  const pair = z.object({
-    key: z.string().check(z.minLength(1, { error: 'with an empty key' })),
-    value: z.pipe(
-      z.string(),
-      z.transform((encoded: string, context) => {
-        try {
-          const decoded = decodeURIComponent(encoded);
-          // A lone surrogate decodes as is but cannot be encoded again (show() would throw).
-          encodeURIComponent(decoded);
-          return decoded;
-        } catch {
-          context.issues.push({
-            code: 'custom',
-            message: 'with a value that is not valid percent-encoding',
-            input: encoded,
-          });
-          return z.NEVER;
-        }
-      }),
-    ),
-  });
+  /** The pair an entry holds, or why it is bad ("without "="", …). */
+  const readEntry = (item: string): { key: string; value: string } | { issue: string } => {
+    const equals = item.indexOf('=');
+    if (equals === -1) return { issue: 'without "="' };
+    const key = item.slice(0, equals).trim();
+    if (key === '') return { issue: 'with an empty key' };
+    const value = percentDecoded(item.slice(equals + 1).trim());
+    if (value === undefined) return { issue: 'with a value that is not valid percent-encoding' };
+    if (keyRule && !keyRule.pattern.test(key)) return { issue: `whose key is not ${keyRule.description}` };
+    return { key, value };
+  };
   return {
     accepted: `comma-separated key=value pairs, values percent-encoded${keyRule ? `, each key ${keyRule.description}` : ''}`,
     parse(text) {
       const pairs: Record<string, string> = {};
-      const dropped: string[] = [];
+      const bad: string[] = [];
+      let badCount = 0;
       let position = 0;
       for (const item of text.split(',')) {
         position += 1;
         if (item.trim() === '') continue;
-        const equals = item.indexOf('=');
-        if (equals === -1) {
-          dropped.push(`has entry ${position} without "=", which is ignored`);
-          continue;
-        }
-        const result = pair.safeParse({ key: item.slice(0, equals).trim(), value: item.slice(equals + 1).trim() });
-        if (!result.success) {
-          dropped.push(`has entry ${position} ${firstIssue(result.error)}, which is ignored`);
-        } else if (keyRule && !keyRule.pattern.test(result.data.key)) {
-          dropped.push(`has entry ${position} whose key is not ${keyRule.description}, which is ignored`);
+        const entry = readEntry(item);
+        if ('issue' in entry) {
+          badCount += 1;
+          if (bad.length < NAMED_ENTRIES) bad.push(`entry ${position} ${entry.issue}`);
         } else {
-          pairs[result.data.key] = result.data.value;
+          pairs[entry.key] = entry.value;
         }
       }
       if (Object.keys(pairs).length === 0) {
-        return { ok: false, issue: dropped.length > 0 ? 'has no valid key=value entry' : 'has no entries' };
+        return { ok: false, issue: badCount > 0 ? 'has no valid key=value entry' : 'has no entries' };
       }
+      const dropped =
+        badCount === 0
+          ? []
+          : badCount === 1
+            ? [`has ${bad[0]}, which is ignored`]
+            : [`has ${badCount} bad entries, which are ignored: ${firstFew(bad, badCount)}`];
       return { ok: true, value: pairs, dropped };
     },
     show: (value) =>
       Object.entries(value)
         .map(([name, item]) => `${name}=${secret || isSecretName(name) ? REDACTED : encodeURIComponent(item)}`)
         .join(','),
-    redactRaw: secret ? () => REDACTED : redactKeyValueText,
+    // Good entries as written, values of secret-looking keys hidden; bad entries hidden whole.
+    redactRaw: secret
+      ? () => REDACTED
+      : (text) =>
+          text
+            .split(',')
+            .map((item) => {
+              if (item.trim() === '') return item;
+              if ('issue' in readEntry(item)) return REDACTED;
+              return redactKeyValueText(item);
+            })
+            .join(','),
   };
 }
 
@@ -291,20 +343,28 @@ export function environmentVariableName(): Kind<string> {
 
 /** gRPC metadata keys: lowercase ASCII letters, digits, `-`, `_` and `.` (grpc PROTOCOL-HTTP2.md). */
 export function metadataKeys(): Kind<readonly string[]> {
-  const entry = z.string().check(z.regex(/^[0-9a-z_.-]+$/));
+  const entry = /^[0-9a-z_.-]+$/;
   return {
     accepted: 'a comma-separated list of gRPC metadata keys (letters, digits, -, _ and .; any case)',
     parse(value) {
       const keys: string[] = [];
-      const dropped: string[] = [];
+      const bad = new BadEntries();
       for (const item of splitList(value)) {
         const key = item.toLowerCase();
-        if (!entry.safeParse(key).success)
-          dropped.push(`has an entry "${item}" that is not a gRPC metadata key, which is ignored`);
+        if (!entry.test(key)) bad.add(item);
         else if (!keys.includes(key)) keys.push(key);
       }
       if (keys.length === 0)
-        return { ok: false, issue: dropped.length > 0 ? 'has no valid metadata key' : 'has no entries' };
+        return { ok: false, issue: bad.count > 0 ? 'has no valid metadata key' : 'has no entries' };
+      const dropped =
+        bad.count === 0
+          ? []
+          : [
+              bad.issue(
+                (item) => `has an entry ${item} that is not a gRPC metadata key`,
+                'entries that are not gRPC metadata keys',
+              ),
+            ];
       return { ok: true, value: keys, dropped };
     },
     show: (value) => value.join(','),
