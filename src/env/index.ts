@@ -1,4 +1,5 @@
 export type * from './config.ts';
+export { unreadableVariables } from './environment.ts';
 export {
   type EnvSource,
   type LoadedConfig,

@@ -8,14 +8,14 @@
 import { statSync } from 'node:fs';
 import type { Config } from './config.ts';
 import { deriveConfig } from './derive.ts';
+import { type EnvSource, readText } from './environment.ts';
 import type { ConfigProblem } from './problems.ts';
 import { REDACTED } from './secrets.ts';
 import type { Setting, SettingSource } from './settings.ts';
 import type { ParseContext } from './value-kinds.ts';
 import { definitionOf, VARIABLE_NAMES, type Values, type VariableName } from './variables.ts';
 
-export type EnvSource = Readonly<Record<string, string | undefined>>;
-export type { Setting, SettingSource };
+export type { EnvSource, Setting, SettingSource };
 
 export interface LoadedConfig {
   readonly config: Config;
@@ -26,6 +26,11 @@ export interface LoadedConfig {
 
 export interface LoadOptions {
   readonly fileExists?: (path: string) => boolean;
+  /**
+   * Variables set but hidden from `env`, with the reason: what unreadableVariables() finds in
+   * process.env when `env` is a copy of it (Deno leaves non-UTF-8 values out of a copy).
+   */
+  readonly unreadable?: Readonly<Record<string, string>>;
 }
 
 // Errors that prove there is no such file (a path through a regular file, too long, a link loop, a NUL
@@ -41,18 +46,10 @@ function fileExistsOnDisk(path: string): boolean {
   }
 }
 
-/** The environment's text for a name: trimmed, and undefined when unset or empty (spec: empty = unset). */
-function textOf(env: EnvSource, name: string): string | undefined {
-  const value = env[name];
-  if (typeof value !== 'string') return undefined;
-  const trimmed = value.trim();
-  return trimmed === '' ? undefined : trimmed;
-}
-
-/** A problem about `name`, whose raw text is quoted with secrets hidden. */
+/** A problem about `name`, whose raw text (when the runtime gave it) is quoted with secrets hidden. */
 function problemAbout(
   name: VariableName,
-  text: string,
+  text: string | undefined,
   issue: string,
   using: string,
   accepted?: string,
@@ -60,7 +57,7 @@ function problemAbout(
   const definition = definitionOf(name);
   return {
     variable: name,
-    value: definition.secret ? REDACTED : definition.kind.redactRaw(text),
+    value: text === undefined ? undefined : definition.secret ? REDACTED : definition.kind.redactRaw(text),
     issue,
     accepted: accepted ?? definition.kind.accepted,
     using,
@@ -91,10 +88,15 @@ export function loadConfig(env: EnvSource, options: LoadOptions = {}): LoadedCon
 
   for (const name of VARIABLE_NAMES) {
     const definition = definitionOf(name);
-    const text = textOf(env, name);
+    const read = readText(env, name);
+    const unreadable = 'unreadable' in read ? read.unreadable : options.unreadable?.[name];
+    const text = 'text' in read ? read.text : undefined;
     if (text === undefined) {
       values[name] = definition.default;
       sources[name] = 'default';
+      if (unreadable !== undefined) {
+        problems.push(problemAbout(name, undefined, `is set but cannot be read: ${unreadable}`, describeDefault(name)));
+      }
       continue;
     }
     const parsed = definition.kind.parse(text, context);
@@ -113,7 +115,10 @@ export function loadConfig(env: EnvSource, options: LoadOptions = {}): LoadedCon
     // Each variable got its parsed value or its schema default, so every defaulted one has a value.
     values: values as Values,
     sources,
-    text: (name) => textOf(env, name),
+    text: (name) => {
+      const read = readText(env, name);
+      return 'text' in read ? read.text : undefined;
+    },
   });
   for (const { variable, text, issue, using, accepted } of derivation.problems) {
     problems.push(problemAbout(variable, text, issue, using, accepted));

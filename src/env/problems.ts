@@ -3,8 +3,8 @@ import { printable, printableExcerpt, quoteExcerpt } from './printable.ts';
 
 export interface ConfigProblem {
   readonly variable: string;
-  /** The value as given, secrets already hidden. */
-  readonly value: string;
+  /** The value as given, secrets already hidden; undefined when the runtime would not give it. */
+  readonly value: string | undefined;
   /** What is wrong, worded to follow the value: "is not a whole number". */
   readonly issue: string;
   /** What the variable accepts. */
@@ -30,7 +30,8 @@ export const REPORT_LIMIT = 16 * 1024;
 export function describeProblem({ variable, value, issue, accepted, using }: ConfigProblem): string {
   // issue and accepted are our own words, of bounded length, quoting any entry with quote(); printable()
   // keeps them one line even for a ConfigProblem made elsewhere.
-  return `${variable}=${quoteExcerpt(value, QUOTED_VALUE_LIMIT)} ${printable(issue)}. Accepted: ${printable(accepted)}. Using ${printableExcerpt(using, QUOTED_VALUE_LIMIT)}.`;
+  const what = value === undefined ? variable : `${variable}=${quoteExcerpt(value, QUOTED_VALUE_LIMIT)}`;
+  return `${what} ${printable(issue)}. Accepted: ${printable(accepted)}. Using ${printableExcerpt(using, QUOTED_VALUE_LIMIT)}.`;
 }
 
 /**

@@ -6,7 +6,14 @@
  */
 import process from 'node:process';
 import { isMainThread } from 'node:worker_threads';
-import { type EnvSource, formatProblemReport, loadConfig, MESSAGE_PREFIX, STRICT_EXIT_CODE } from '../../env/index.ts';
+import {
+  type EnvSource,
+  formatProblemReport,
+  loadConfig,
+  MESSAGE_PREFIX,
+  STRICT_EXIT_CODE,
+  unreadableVariables,
+} from '../../env/index.ts';
 import { writeStderr } from '../runtime/stderr.ts';
 import { loadAgent } from './load-agent.ts';
 import { sharedState } from './shared-state.ts';
@@ -24,7 +31,8 @@ export function runPreload(): void {
   try {
     const env = readEnvironment();
     if (env === undefined) return;
-    const { config, problems } = loadConfig(env);
+    // The copy lacks what Deno hides (non-UTF-8 values); asked for by name, those are named too.
+    const { config, problems } = loadConfig(env, { unreadable: unreadableVariables(process.env, env) });
     const report = formatProblemReport(problems, config.strict);
     if (report !== '') writeStderr(report);
     if (config.strict && problems.length > 0) exitCode = STRICT_EXIT_CODE;
