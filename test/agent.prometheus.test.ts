@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { describe, test } from 'node:test';
 import { closedPort } from './support/otlp-receiver.ts';
-import { fixture, loader, type RuntimeName, runApp } from './support/runtimes.ts';
+import { AGENT_RUNS, fixture, loader, type RuntimeName, runApp } from './support/runtimes.ts';
 
 const ROWS: readonly { runtime: RuntimeName; loader: string; runtimeName: string }[] = [
   { runtime: 'node20', loader: '--import', runtimeName: 'nodejs' },
@@ -86,4 +86,32 @@ describe('the Prometheus endpoint', () => {
       blocker.close();
     }
   });
+});
+
+describe('a Prometheus host that cannot be listened on, holding control characters', () => {
+  for (const run of AGENT_RUNS) {
+    test(`${run.runtime} ${run.loader.name}: the warning escapes them; no raw control byte reaches stderr`, async () => {
+      const result = await runApp({
+        runtime: run.runtime,
+        loader: run.loader,
+        script: fixture('traced-app.mjs'),
+        env: {
+          ...ONLY_PROMETHEUS,
+          OTEL_EXPORTER_PROMETHEUS_HOST: '\u001b[31mno-such-host',
+          OTEL_EXPORTER_PROMETHEUS_PORT: String(await closedPort()),
+        },
+      });
+      assert.equal(result.exitCode, 0, result.stderr);
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: the bytes that must not be there
+      assert.doesNotMatch(result.stderr, /[\u0000-\u0008\u000b-\u001f\u007f]/);
+      const warnings = result.stderr.split('\n').filter((line) => line.startsWith('rpcplugin-telemetry:'));
+      assert.equal(warnings.length, 1, result.stderr);
+      assert.ok(
+        warnings[0]?.startsWith(
+          'rpcplugin-telemetry: OTEL_EXPORTER_PROMETHEUS_HOST=\\u001b[31mno-such-host OTEL_EXPORTER_PROMETHEUS_PORT=',
+        ),
+        warnings[0],
+      );
+    });
+  }
 });

@@ -4,7 +4,7 @@
  */
 import { type DiagLogger, DiagLogLevel, diag } from '@opentelemetry/api';
 import type { LogLevel } from '../../env/index.ts';
-import { MESSAGE_PREFIX } from '../../env/index.ts';
+import { MESSAGE_PREFIX, printable } from '../../env/index.ts';
 import { writeStderr } from '../runtime/stderr.ts';
 
 const LEVELS: Record<LogLevel, DiagLogLevel> = {
@@ -22,7 +22,7 @@ function line(level: string) {
     const details = args.map((arg) =>
       arg instanceof Error ? arg.message : typeof arg === 'string' ? arg : safeJson(arg),
     );
-    writeStderr(`${MESSAGE_PREFIX} [otel ${level}] ${[message, ...details].join(' ')}\n`);
+    writeStderr(`${MESSAGE_PREFIX} [otel ${level}] ${printable([message, ...details].join(' '))}\n`);
   };
 }
 
@@ -46,7 +46,11 @@ export function installDiagnostics(level: LogLevel): void {
   diag.setLogger(stderrLogger, { logLevel: LEVELS[level], suppressOverrideMessage: true });
 }
 
-/** A warning of the agent's own, in the same voice as the configuration report. */
+/**
+ * A warning of the agent's own, in the same voice as the configuration report. Escaped like every
+ * message of ours: it may quote a value or an error that came from the environment, and a terminal
+ * must never receive an escape sequence or a line break from there.
+ */
 export function warn(message: string): void {
-  writeStderr(`${MESSAGE_PREFIX} ${message}\n`);
+  writeStderr(`${MESSAGE_PREFIX} ${printable(message)}\n`);
 }
