@@ -3,7 +3,7 @@
  * its sockets and its retry timers referenced, so a dead collector keeps a finished app alive for
  * every export's full timeout and retries (measured here: a natural exit held ~40 s) before our
  * bounded shutdown even gets its turn. This one behaves the same on the wire (status handling,
- * Retry-After, 5 attempts with jittered backoff, as in @opentelemetry/otlp-exporter-base 0.223's
+ * Retry-After, 5 retries with jittered backoff, as in @opentelemetry/otlp-exporter-base 0.223's
  * retrying-transport.js and http-transport-utils.js) but unrefs its sockets and timers.
  */
 import type { ClientRequest, Agent as HttpAgent, IncomingMessage } from 'node:http';
@@ -18,7 +18,11 @@ export interface HttpTransportOptions {
   readonly headers: Readonly<Record<string, string>>;
   readonly compression: 'gzip' | 'none';
   readonly tls: { readonly ca?: Buffer; readonly cert?: Buffer; readonly key?: Buffer };
-  /** Aborted when the final flush begins: each export is then tried once, and waits end at once. */
+  /**
+   * Aborted when the final flush at exit begins. From then on each export is tried once: retrying a
+   * collector that refuses or fails would only spend the shutdown timeout. Waits already scheduled
+   * end at once.
+   */
   readonly finalFlush: AbortSignal;
 }
 
@@ -33,10 +37,22 @@ const RETRYABLE_NETWORK_ERRORS = new Set([
   'ENETUNREACH',
   'EHOSTUNREACH',
 ]);
-const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
-const MAX_ATTEMPTS = 6; // the first try and 5 retries
+export const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
+export const MAX_RETRIES = 5; // after the first try
 const INITIAL_BACKOFF_MS = 1000;
+const BACKOFF_MULTIPLIER = 1.5;
+const JITTER = 0.2;
 const MAX_BACKOFF_MS = 5000;
+
+/**
+ * The wait before retry number `retry` (0 for the first) when the collector sent no Retry-After:
+ * 1 s growing 1.5 times per retry, moved by up to ±20 % (`random`, in [0, 1), picks where), at most 5 s.
+ */
+export function retryBackoffMs(retry: number, random: number): number {
+  const nominal = INITIAL_BACKOFF_MS * BACKOFF_MULTIPLIER ** retry;
+  const jitter = (random * 2 - 1) * JITTER;
+  return Math.min(nominal * (1 + jitter), MAX_BACKOFF_MS);
+}
 
 export function createHttpTransport(options: HttpTransportOptions): IExporterTransport {
   const url = new URL(options.url);
@@ -46,6 +62,31 @@ export function createHttpTransport(options: HttpTransportOptions): IExporterTra
     : new http.Agent({ keepAlive: true });
   const headers = { ...options.headers, ...(options.compression === 'gzip' ? { 'Content-Encoding': 'gzip' } : {}) };
   const request = secure ? https.request : http.request;
+  const { finalFlush } = options;
+  let closed = false;
+  /** At the final flush, and after shutdown, an export is tried once. */
+  const noMoreRetries = () => finalFlush.aborted || closed;
+  // One abort listener for the transport, not one per wait: exports that outlive their batch's
+  // timeout keep retrying side by side, and more than ten listeners on one signal make Node warn.
+  const pendingWaits = new Set<() => void>();
+  const endPendingWaits = () => {
+    for (const endWait of pendingWaits) endWait();
+  };
+  finalFlush.addEventListener('abort', endPendingWaits, { once: true });
+
+  /** Resolves after `ms`, or at once when the final flush begins; the timer never holds the process open. */
+  function waitBeforeRetry(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const endWait = () => {
+        clearTimeout(timer);
+        pendingWaits.delete(endWait);
+        resolve();
+      };
+      const timer = setTimeout(endWait, timerDelay(ms));
+      timer.unref?.();
+      pendingWaits.add(endWait);
+    });
+  }
 
   function attempt(body: Uint8Array, timeoutMs: number): Promise<ExportResponse> {
     return new Promise((resolve) => {
@@ -58,7 +99,7 @@ export function createHttpTransport(options: HttpTransportOptions): IExporterTra
         outgoing.destroy();
         resolve({ status: 'retryable', error: new Error('Request timed out') });
       }, timerDelay(timeoutMs));
-      timer.unref();
+      timer.unref?.();
       outgoing.on('close', () => clearTimeout(timer));
       outgoing.on('error', (error: NodeJS.ErrnoException) => {
         resolve(
@@ -75,23 +116,20 @@ export function createHttpTransport(options: HttpTransportOptions): IExporterTra
     async send(data, timeoutMillis) {
       const body = options.compression === 'gzip' ? gzipSync(data) : data;
       const deadline = Date.now() + timeoutMillis;
-      let backoff = INITIAL_BACKOFF_MS;
       let result = await attempt(body, timeoutMillis);
-      for (let attempts = 1; result.status === 'retryable' && attempts < MAX_ATTEMPTS; attempts += 1) {
-        const jittered = Math.min(backoff * (1 + (Math.random() * 0.4 - 0.2)), MAX_BACKOFF_MS);
-        const wait = Math.max(result.retryInMillis ?? jittered, 0);
-        backoff *= 1.5;
-        const remaining = deadline - Date.now();
-        // The final flush tries each export once: retrying a collector that refuses or fails would
-        // only spend the shutdown timeout.
-        if (options.finalFlush.aborted || wait > remaining) break;
-        await unrefDelay(wait, options.finalFlush);
-        if (options.finalFlush.aborted) break;
+      for (let retry = 0; result.status === 'retryable' && retry < MAX_RETRIES; retry += 1) {
+        const wait = Math.max(result.retryInMillis ?? retryBackoffMs(retry, Math.random()), 0);
+        if (noMoreRetries() || wait > deadline - Date.now()) break;
+        await waitBeforeRetry(wait);
+        if (noMoreRetries()) break;
         result = await attempt(body, deadline - Date.now());
       }
       return result;
     },
     shutdown() {
+      closed = true;
+      finalFlush.removeEventListener('abort', endPendingWaits);
+      endPendingWaits();
       agent.destroy();
     },
   };
@@ -129,18 +167,4 @@ function retryAfterMs(header: string | undefined): number | undefined {
   if (Number.isInteger(seconds)) return Math.max(seconds, 0) * 1000;
   const delay = new Date(header).getTime() - Date.now();
   return Number.isNaN(delay) ? undefined : Math.max(delay, 0);
-}
-
-/** Waits `ms` without holding the process open; ends at once when `finalFlush` is aborted. */
-function unrefDelay(ms: number, finalFlush: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      finalFlush.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, timerDelay(ms));
-    timer.unref();
-    finalFlush.addEventListener('abort', done);
-  });
 }
