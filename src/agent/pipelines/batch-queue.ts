@@ -13,6 +13,7 @@
 import { context, diag } from '@opentelemetry/api';
 import { type ExportResult, ExportResultCode, suppressTracing } from '@opentelemetry/core';
 import type { BatchConfig } from '../../env/index.ts';
+import { timerDelay } from '../runtime/timer-delay.ts';
 
 export interface RecordExporter<T> {
   export(records: T[], done: (result: ExportResult) => void): void;
@@ -28,6 +29,8 @@ export class BatchQueue<T> {
   private stopped = false;
   private warnedFull = false;
   private failing = false;
+  /** Records whose export failed during shutdown: one line for all of them, when it ends (issue 14). */
+  private lostAtExit = { count: 0, reason: '' };
 
   constructor(
     private readonly exporter: RecordExporter<T>,
@@ -60,12 +63,20 @@ export class BatchQueue<T> {
 
   async shutdown(): Promise<void> {
     this.stopped = true;
-    await this.forceFlush();
+    try {
+      await this.forceFlush();
+    } finally {
+      this.reportLostAtExit();
+    }
     await this.exporter.shutdown();
   }
 
-  /** Everything not yet delivered (the batch in flight first), now ours to send; the queue is emptied. */
+  /**
+   * Everything not yet delivered (the batch in flight first), now ours to send; the queue is emptied.
+   * What shutdown has already failed to deliver is reported here if shutdown did not get to say it.
+   */
   takePending(): T[] {
+    this.reportLostAtExit();
     const pending = [...this.inFlight, ...this.queue];
     this.queue = [];
     this.inFlight = [];
@@ -77,7 +88,7 @@ export class BatchQueue<T> {
     this.timer = setTimeout(() => {
       this.timer = undefined;
       void this.exportNext();
-    }, this.batch.scheduleDelayMs);
+    }, timerDelay(this.batch.scheduleDelayMs));
     this.timer.unref?.();
   }
 
@@ -101,38 +112,65 @@ export class BatchQueue<T> {
   }
 
   /** One warning when exports start failing, one line when they work again; the rest at debug level. */
-  private noteResult(result: ExportResult, count: number): void {
+  private noteResult(result: ExportResult, records: T[]): void {
+    const count = records.length;
     if (result.code === ExportResultCode.SUCCESS) {
       if (this.failing) diag.info(`exporting ${this.what} works again`);
       this.failing = false;
       return;
     }
     const reason = result.error?.message ?? 'unknown error';
-    if (this.stopped) diag.warn(`export of ${count} ${this.what} failed at exit (${reason}); they are lost`);
+    if (this.stopped) this.loseAtExit(records, reason);
     else if (this.failing) diag.debug(`export of ${count} ${this.what} failed: ${reason}`);
     else diag.warn(`export of ${count} ${this.what} failed (${reason}); they are dropped, later ones will be tried`);
     this.failing = true;
   }
 
+  private loseAtExit(records: T[], reason: string): void {
+    // A batch that takePending() took is the exit export's to deliver, not lost here.
+    if (records !== this.inFlight) return;
+    this.lostAtExit.count += records.length;
+    this.lostAtExit.reason ||= reason;
+  }
+
+  /**
+   * One line for what failed during shutdown. Shutdown says it when it ends, takePending() when the
+   * exit comes first; the lifecycle calls it when it stops waiting for a shutdown that hangs.
+   */
+  reportLostAtExit(): void {
+    const { count, reason } = this.lostAtExit;
+    if (count === 0) return;
+    this.lostAtExit = { count: 0, reason: '' };
+    diag.warn(`export of ${count} ${this.what} failed at exit (${reason}); they are lost`);
+  }
+
+  /** Resolves with the batch's outcome noted: the exporter's result, or the export timeout, whichever comes first. */
   private send(records: T[]): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        diag.warn(`export of ${records.length} ${this.what} timed out after ${this.batch.exportTimeoutMs} ms`);
+      let settled = false;
+      const settle = (note: () => void) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        note();
         resolve();
-      }, this.batch.exportTimeoutMs);
+      };
+      const timer = setTimeout(
+        () =>
+          settle(() => {
+            const reason = `timed out after ${this.batch.exportTimeoutMs} ms`;
+            if (this.stopped) this.loseAtExit(records, reason);
+            else diag.warn(`export of ${records.length} ${this.what} ${reason}`);
+          }),
+        timerDelay(this.batch.exportTimeoutMs),
+      );
       timer.unref?.();
       // The exporter's own requests must never become telemetry (no feedback loop).
       context.with(suppressTracing(context.active()), () => {
         try {
-          this.exporter.export(records, (result) => {
-            clearTimeout(timer);
-            this.noteResult(result, records.length);
-            resolve();
-          });
+          this.exporter.export(records, (result) => settle(() => this.noteResult(result, records)));
         } catch (error) {
-          clearTimeout(timer);
-          this.noteResult({ code: ExportResultCode.FAILED, error: error as Error }, records.length);
-          resolve();
+          settle(() => this.noteResult({ code: ExportResultCode.FAILED, error: error as Error }, records));
         }
       });
     });

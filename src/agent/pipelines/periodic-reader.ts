@@ -13,12 +13,15 @@ import {
   type ResourceMetrics,
   type ScopeMetrics,
 } from '@opentelemetry/sdk-metrics';
+import { timerDelay } from '../runtime/timer-delay.ts';
 
 export class PeriodicReader extends MetricReader {
   private interval: ReturnType<typeof setInterval> | undefined;
   private running: Promise<void> | undefined;
   private failing = false;
   private stopping = false;
+  /** Whether a failed export during shutdown was reported: one line at exit, however many fail (issue 14). */
+  private reportedAtExit = false;
 
   constructor(
     private readonly exporter: PushMetricExporter,
@@ -34,7 +37,7 @@ export class PeriodicReader extends MetricReader {
   }
 
   protected override onInitialized(): void {
-    this.interval = setInterval(() => void this.exportOnce(), this.intervalMs);
+    this.interval = setInterval(() => void this.exportOnce(), timerDelay(this.intervalMs));
     this.interval.unref?.();
   }
 
@@ -60,7 +63,7 @@ export class PeriodicReader extends MetricReader {
   }
 
   private async collectAndExport(): Promise<void> {
-    const { resourceMetrics, errors } = await this.collect({ timeoutMillis: this.timeoutMs });
+    const { resourceMetrics, errors } = await this.collect({ timeoutMillis: timerDelay(this.timeoutMs) });
     for (const error of errors) diag.warn(`metric collection failed: ${(error as Error).message ?? String(error)}`);
     if (resourceMetrics.scopeMetrics.length === 0) return;
     this.noteResult(await this.send({ ...resourceMetrics, scopeMetrics: mergeScopes(resourceMetrics.scopeMetrics) }));
@@ -70,7 +73,7 @@ export class PeriodicReader extends MetricReader {
     return new Promise((resolve) => {
       const timer = setTimeout(
         () => resolve({ code: ExportResultCode.FAILED, error: new Error(`timed out after ${this.timeoutMs} ms`) }),
-        this.timeoutMs,
+        timerDelay(this.timeoutMs),
       );
       timer.unref?.();
       context.with(suppressTracing(context.active()), () => {
@@ -95,8 +98,10 @@ export class PeriodicReader extends MetricReader {
       return;
     }
     const reason = result.error?.message ?? 'unknown error';
-    if (this.stopping) diag.warn(`metric export at exit failed (${reason}); the last metrics are lost`);
-    else if (!this.failing) diag.warn(`metric export failed (${reason}); later ones will be tried`);
+    if (this.stopping) {
+      if (!this.reportedAtExit) diag.warn(`metric export at exit failed (${reason}); the last metrics are lost`);
+      this.reportedAtExit = true;
+    } else if (!this.failing) diag.warn(`metric export failed (${reason}); later ones will be tried`);
     this.failing = true;
   }
 }
