@@ -12,7 +12,13 @@ import { MAX_TIMER_DELAY_MS } from '../src/agent/runtime/timer-delay.ts';
 import type { BatchConfig } from '../src/env/index.ts';
 import { type DiagRecording, recordDiagnostics } from './support/diag-recorder.ts';
 import { type CountingShutdowns, jsonRecordExporter } from './support/json-exporters.ts';
-import { type Answer, type Script, type ScriptedServer, startScriptedServer } from './support/scripted-http-server.ts';
+import {
+  type Answer,
+  holdOpen,
+  type Script,
+  type ScriptedServer,
+  startScriptedServer,
+} from './support/scripted-http-server.ts';
 
 const OK: Answer = { status: 200 };
 const AN_HOUR = 3_600_000;
@@ -52,8 +58,7 @@ async function withQueue(
   const exporter = jsonRecordExporter<number>(transport, 10_000);
   const queue = new BatchQueue<number>(exporter, { ...BATCH, ...batch }, 'records');
   const diagnostics = recordDiagnostics();
-  // Nothing of the queue's or the transport's keeps a process running (that is their point): this does.
-  const holdOpen = setInterval(() => {}, 1000);
+  const release = holdOpen();
   try {
     await body({
       queue,
@@ -70,7 +75,7 @@ async function withQueue(
     await queue.forceFlush();
     diagnostics.stop();
     transport.shutdown();
-    clearInterval(holdOpen);
+    release();
   }
 }
 

@@ -107,8 +107,8 @@ export class ScriptedServer {
 }
 
 /**
- * Starts a server on a free port of 127.0.0.1 that answers as `script` says. It keeps the test's
- * process running until close(): our transport's sockets and timers do not.
+ * Starts a server on a free port of 127.0.0.1 that answers as `script` says. Like the OTLP receiver,
+ * it does not keep the test's process running: see holdOpen().
  */
 export async function startScriptedServer(script: Script): Promise<ScriptedServer> {
   const server = createServer();
@@ -119,15 +119,29 @@ export async function startScriptedServer(script: Script): Promise<ScriptedServe
       resolve();
     });
   });
+  server.unref();
   return new ScriptedServer(server, script);
+}
+
+/**
+ * Keeps the process running for at most `ms` (until the returned function is called). Our transport's
+ * sockets and timers never do (that is their point), so a test that waits for them holds the process
+ * open itself, for a bounded time: a test that hangs then fails ("the event loop has already
+ * resolved") instead of hanging the whole run.
+ */
+export function holdOpen(ms = 60_000): () => void {
+  const timer = setTimeout(() => {}, ms);
+  return () => clearTimeout(timer);
 }
 
 /** Runs `body` with a server answering as `script` says, and closes the server afterwards. */
 export async function withScriptedServer<T>(script: Script, body: (server: ScriptedServer) => Promise<T>): Promise<T> {
   const server = await startScriptedServer(script);
+  const release = holdOpen();
   try {
     return await body(server);
   } finally {
     await server.close();
+    release();
   }
 }
