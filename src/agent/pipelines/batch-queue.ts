@@ -1,14 +1,15 @@
 /**
  * Batching of spans and log records for export, in place of the SDK's BatchSpanProcessor and
  * BatchLogRecordProcessor. Same job and same settings (OTEL_BSP_* / OTEL_BLRP_*), two differences
- * that the design's hard rules need:
+ * that the hard rules of docs/architecture.md need:
  * - no timer or request of ours holds the process open: the SDK's processors keep a referenced
  *   export-timeout timer (OTEL_BSP_EXPORT_TIMEOUT, 30 s) while an export is in flight, so with the
  *   collector down a finished app stayed alive batch after batch (measured here: ~40 s for 100 000
- *   spans) before the bounded shutdown could even start (hard rule 3);
+ *   spans) before the bounded shutdown could even start (rule 3);
  * - what is queued or in flight can be taken out for the synchronous send at process.exit()
- *   (exit-export.ts).
- * Memory stays bounded (hard rule 4): at most maxQueueSize records wait, plus the one batch in flight.
+ *   (lifecycle/exit-export.ts).
+ * Memory stays bounded (rule 4): at most maxQueueSize records wait, plus the one batch in flight.
+ * What fails during shutdown is said in one line per queue, with the total (reportLostAtExit).
  */
 import { context, diag } from '@opentelemetry/api';
 import { type ExportResult, ExportResultCode, suppressTracing } from '@opentelemetry/core';
