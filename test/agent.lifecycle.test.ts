@@ -1,5 +1,5 @@
 /**
- * How the agent ends with the process, on every runtime (design, hard rules 2 and 3): telemetry is
+ * How the agent ends with the process, on every runtime (docs/architecture.md, rules 2 and 3): telemetry is
  * flushed at a natural exit and on SIGTERM/SIGINT, the exit code and the ending signal are those of
  * the app without the agent, an app's own signal handler keeps control, a collector that is down
  * (nothing listening, or accepting and never answering) delays the end by at most

@@ -25,7 +25,7 @@ async function runCli(args: string[], env: Record<string, string> = {}): Promise
   }
 }
 
-// Every variable the design's configuration contract names (../shared/design.md).
+// Every variable of the configuration contract (docs/configuration.md).
 const OTLP_SETTINGS = [
   'ENDPOINT',
   'PROTOCOL',
@@ -83,7 +83,7 @@ function rowOf(stdout: string, name: string): string[] {
   return line.trim().split(/\s{2,}/);
 }
 
-test('env shows every variable of the design with a value and a source', async () => {
+test('env shows every variable of the configuration contract with a value and a source', async () => {
   const { stdout, stderr, code } = await runCli(['env']);
   assert.equal(code, 0);
   assert.equal(stderr, '');

@@ -1,5 +1,5 @@
 /**
- * The configuration contract, one variable at a time (design.md "Configuration contract"): what each
+ * The configuration contract, one variable at a time (docs/configuration.md): what each
  * variable accepts, what it becomes in the Config, and the exact problem a bad value gives. Every
  * variable in src/env/variables.ts must have a row here; rules that join variables are in
  * env.derive.test.ts.

@@ -1,7 +1,7 @@
 /**
  * Every environment variable the agent reads, each declared once. Defaults follow the OpenTelemetry
  * "Environment Variable Specification" (https://opentelemetry.io/docs/specs/otel/configuration/sdk-environment-variables/)
- * unless the design says otherwise. The docs table and `rpcplugin-telemetry env` are generated from here.
+ * unless the variable's description says why not. The docs table and `rpcplugin-telemetry env` are generated from here.
  */
 import {
   boolean,

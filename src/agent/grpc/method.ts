@@ -1,7 +1,7 @@
 /**
  * What the telemetry of one RPC method needs, built once per method and side: the span name, the
  * span attributes and, per status code, the metric attributes. Per call, nothing is formatted and
- * no attribute object is built (the style guide's "hot paths are boring").
+ * no attribute object is built (docs/architecture.md, "Rules": hot paths without per-call allocations).
  */
 import type { Attributes } from '@opentelemetry/api';
 import type { RpcConventions } from '../../env/index.ts';
