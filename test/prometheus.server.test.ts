@@ -1,7 +1,7 @@
 /**
  * OTEL_METRICS_EXPORTER=prometheus with a real Prometheus server (test/support/prometheus-server.ts):
  * a plugin-like gRPC app (test/fixtures/process/grpc-app.mjs) runs on each runtime with the agent's
- * endpoint on loopback, one Prometheus scrapes all four every second, and the tests ask Prometheus'
+ * endpoint on loopback, one Prometheus scrapes them all every second, and the tests ask Prometheus'
  * HTTP API what a dashboard would: the process memory series with its labels (and its value against
  * /proc), the other process series as each runtime measures them, and the RPC duration histogram.
  */
