@@ -22,6 +22,23 @@ const ONLY_PROMETHEUS = {
   OTEL_LOGS_EXPORTER: 'none',
 };
 
+/**
+ * The endpoint starts listening while the app's first lines run, not before them: on Node 24 with
+ * --import it is up a few milliseconds after `app: serving`. Refused connections are retried for a
+ * second; anything else fails at once.
+ */
+async function fetchOnceListening(url: string): Promise<Response> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fetch(url);
+    } catch (error) {
+      const refused = (error as { cause?: { code?: string } }).cause?.code === 'ECONNREFUSED';
+      if (!refused || attempt === 50) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+}
+
 async function scrapeWhileServing(row: AgentRun, port: number): Promise<{ body: string; stderr: string }> {
   let body = '';
   const run = await runApp({
@@ -38,7 +55,7 @@ async function scrapeWhileServing(row: AgentRun, port: number): Promise<{ body: 
       child.stderr.on('data', async (chunk: Buffer) => {
         if (!chunk.toString().includes('app: serving')) return;
         try {
-          body = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+          body = await (await fetchOnceListening(`http://127.0.0.1:${port}/metrics`)).text();
         } finally {
           child.kill('SIGTERM');
         }
