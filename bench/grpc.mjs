@@ -1,6 +1,6 @@
 // gRPC throughput with the agent against the same app without it, side by side in one run.
 //
-//   npm run build && node bench/grpc.mjs [--runtimes node20,node24,bun,deno] [--kinds unary,stream]
+//   npm run build && node bench/grpc.mjs [--runtimes node20,node22,node24,node26,bun,deno] [--kinds unary,stream]
 //                                         [--rounds 5] [--duration 3000] [--warmup 1000] [--concurrency 32]
 //                                         [--stream-messages 100] [--preload dist/register.mjs]
 //                                         [--agent-env NAME=value,…]
@@ -19,11 +19,12 @@ import { parseArgs } from 'node:util';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const APP = join(ROOT, 'bench', 'kv-bench-app.mjs');
-const BIN = join(ROOT, 'node_modules', '.bin');
+const MODULES = join(ROOT, 'node_modules');
+const BIN = join(MODULES, '.bin');
 
 const { values: options } = parseArgs({
   options: {
-    runtimes: { type: 'string', default: 'node20,node24,bun,deno' },
+    runtimes: { type: 'string', default: 'node20,node22,node24,node26,bun,deno' },
     kinds: { type: 'string', default: 'unary,stream' },
     rounds: { type: 'string', default: '5' },
     duration: { type: 'string', default: '3000' },
@@ -43,10 +44,18 @@ const AGENT_ENV = Object.fromEntries(
 );
 const PRELOAD = options.preload;
 
+/**
+ * A Node line: node20 is the Node running this script (end of life, best-effort); node22, node24 and
+ * node26 are devDependencies, each named by its package's path (they all install a bin named `node`).
+ */
+const node = (command) => ({ command, args: (agent) => (agent ? ['--import', PRELOAD] : []) });
+
 /** How each runtime runs the app, bare or with the preload. */
 const RUNTIMES = {
-  node20: { command: process.execPath, args: (agent) => (agent ? ['--import', PRELOAD] : []) },
-  node24: { command: join(BIN, 'node'), args: (agent) => (agent ? ['--import', PRELOAD] : []) },
+  node20: node(process.execPath),
+  node22: node(join(MODULES, 'node22', 'bin', 'node')),
+  node24: node(join(MODULES, 'node24', 'bin', 'node')),
+  node26: node(join(MODULES, 'node26', 'bin', 'node')),
   bun: { command: join(BIN, 'bun'), args: (agent) => (agent ? ['--preload', PRELOAD] : []) },
   deno: { command: join(BIN, 'deno'), args: (agent) => ['run', '-A', ...(agent ? ['--preload', PRELOAD] : [])] },
 };
@@ -141,6 +150,11 @@ async function version(runtime) {
 }
 
 const runtimes = options.runtimes.split(',');
+const unknown = runtimes.filter((runtime) => !Object.hasOwn(RUNTIMES, runtime));
+if (unknown.length > 0) {
+  process.stderr.write(`unknown runtime ${unknown.join(', ')}; known: ${Object.keys(RUNTIMES).join(', ')}\n`);
+  process.exit(2);
+}
 const kinds = options.kinds.split(',');
 const rounds = Number(options.rounds);
 const receiver = await startReceiver();

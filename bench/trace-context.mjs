@@ -3,7 +3,7 @@
 // file and runs it on this Node. Each operation is what a gRPC call does: inject a span context into
 // a fresh plain-object carrier (the client), then extract it from that carrier (the server).
 //
-//   node bench/trace-context.mjs          # or with node_modules/.bin/node for Node 24
+//   node bench/trace-context.mjs          # or node_modules/node24/bin/node (node22, node26) for another Node
 import { execFileSync } from 'node:child_process';
 import { ROOT, withBundle } from './bundle.mjs';
 

@@ -7,15 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { closedPort, type OtlpReceiver, startOtlpReceiver } from './support/otlp-receiver.ts';
-import { fixture, loader, type RuntimeName, runApp } from './support/runtimes.ts';
-
-const ROWS: readonly { runtime: RuntimeName; loader: string }[] = [
-  { runtime: 'node20', loader: '--import' },
-  { runtime: 'node20', loader: '--require' },
-  { runtime: 'node24', loader: '--import' },
-  { runtime: 'bun', loader: '--preload' },
-  { runtime: 'deno', loader: '--preload' },
-];
+import { type AgentRun, fixture, RUNTIME_RUNS, runApp } from './support/runtimes.ts';
 
 const SHUTDOWN_TIMEOUT_MS = 1000;
 
@@ -30,19 +22,19 @@ after(async () => {
   await hanging.close();
 });
 
-function exitingApp(row: (typeof ROWS)[number], env: Record<string, string>) {
+function exitingApp(row: AgentRun, env: Record<string, string>) {
   return runApp({
     runtime: row.runtime,
-    loader: loader(row.runtime, row.loader),
+    loader: row.loader,
     script: fixture('traced-app.mjs'),
     env: { OTEL_METRICS_EXPORTER: 'none', RPCPLUGIN_SHUTDOWN_TIMEOUT: String(SHUTDOWN_TIMEOUT_MS), ...env },
   });
 }
 
 describe('process.exit() sends the pending telemetry before the process ends', () => {
-  for (const row of ROWS) {
-    test(`${row.runtime} ${row.loader}: the span arrives and exit code 4 stands`, async () => {
-      const service = `exit-${row.runtime}-${row.loader}`;
+  for (const row of RUNTIME_RUNS) {
+    test(`${row.runtime} ${row.loader.name}: the span arrives and exit code 4 stands`, async () => {
+      const service = `exit-${row.runtime}-${row.loader.name}`;
       const run = await exitingApp(row, {
         APP_END: 'exit',
         APP_EXIT_CODE: '4',
@@ -61,12 +53,12 @@ describe('process.exit() sends the pending telemetry before the process ends', (
 });
 
 describe('an app whose own SIGTERM handler calls process.exit(7)', () => {
-  for (const row of ROWS) {
-    test(`${row.runtime} ${row.loader}: the handler keeps control, 7 stands, the span arrives`, async () => {
-      const service = `handler-${row.runtime}-${row.loader}`;
+  for (const row of RUNTIME_RUNS) {
+    test(`${row.runtime} ${row.loader.name}: the handler keeps control, 7 stands, the span arrives`, async () => {
+      const service = `handler-${row.runtime}-${row.loader.name}`;
       const run = await runApp({
         runtime: row.runtime,
-        loader: loader(row.runtime, row.loader),
+        loader: row.loader,
         script: fixture('traced-app.mjs'),
         env: {
           APP_END: 'handler',
@@ -91,9 +83,9 @@ describe('an app whose own SIGTERM handler calls process.exit(7)', () => {
 });
 
 describe('process.exit() with the collector down is held at most RPCPLUGIN_SHUTDOWN_TIMEOUT', () => {
-  for (const row of ROWS) {
+  for (const row of RUNTIME_RUNS) {
     for (const collector of ['closed port', 'hanging'] as const) {
-      test(`${row.runtime} ${row.loader}: ${collector}`, async () => {
+      test(`${row.runtime} ${row.loader.name}: ${collector}`, async () => {
         const endpoint = collector === 'hanging' ? hanging.url : `http://127.0.0.1:${await closedPort()}`;
         const started = performance.now();
         const run = await exitingApp(row, {

@@ -31,6 +31,7 @@ import {
   type AgentRun,
   type AppFormat,
   fixture,
+  processRuntimeName,
   REPO_ROOT,
   type RunResult,
   type RuntimeName,
@@ -49,13 +50,6 @@ const VERSIONS = Object.fromEntries(
     version.replace(/^v/, ''),
   ]),
 ) as Record<RuntimeName, string>;
-
-const RUNTIME_NAME: Readonly<Record<RuntimeName, string>> = {
-  node20: 'nodejs',
-  node24: 'nodejs',
-  bun: 'bun',
-  deno: 'deno',
-};
 
 /** The traced app in the row's module format (test/fixtures/traced-app.mjs and its CommonJS twin). */
 const TRACED_APP: Readonly<Record<AppFormat, string>> = {
@@ -139,7 +133,7 @@ function assertCounter(counter: ReceivedMetric): void {
 
 /** The attributes every resource has, whatever the service: runtime, process (no command line), SDK. */
 function assertRuntimeResource(resource: Attributes, row: AgentRun, pid: number | undefined): void {
-  assert.equal(resource['process.runtime.name'], RUNTIME_NAME[row.runtime]);
+  assert.equal(resource['process.runtime.name'], processRuntimeName(row.runtime));
   assert.equal(resource['process.runtime.version'], VERSIONS[row.runtime]);
   assert.equal(resource['process.pid'], pid);
   assert.ok(!('process.command_args' in resource), 'process.command_args can hold secrets and must not be sent');

@@ -6,14 +6,7 @@ import assert from 'node:assert/strict';
 import process from 'node:process';
 import { after, before, describe, test } from 'node:test';
 import { type OtlpGrpcReceiver, startOtlpGrpcReceiver } from './support/otlp-grpc-receiver.ts';
-import { fixture, loader, type RuntimeName, runApp, spawnCollect } from './support/runtimes.ts';
-
-const ROWS: readonly { runtime: RuntimeName; loader: string }[] = [
-  { runtime: 'node20', loader: '--import' },
-  { runtime: 'node24', loader: '--require' },
-  { runtime: 'bun', loader: '--preload' },
-  { runtime: 'deno', loader: '--preload' },
-];
+import { fixture, loader, RUNTIME_RUNS, runApp, spawnCollect } from './support/runtimes.ts';
 
 let receiver: OtlpGrpcReceiver;
 before(async () => {
@@ -22,12 +15,12 @@ before(async () => {
 after(() => receiver.close());
 
 describe('OTLP over gRPC', () => {
-  for (const row of ROWS) {
-    test(`${row.runtime} ${row.loader}: the span and the counter arrive over gRPC with the headers as metadata`, async () => {
+  for (const row of RUNTIME_RUNS) {
+    test(`${row.runtime} ${row.loader.name}: the span and the counter arrive over gRPC with the headers as metadata`, async () => {
       const service = `grpc-${row.runtime}`;
       const run = await runApp({
         runtime: row.runtime,
-        loader: loader(row.runtime, row.loader),
+        loader: row.loader,
         script: fixture('traced-app.mjs'),
         env: {
           OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',

@@ -150,12 +150,12 @@ async function withReceiver<T>(options: OtlpReceiverOptions, body: (receiver: Ot
   }
 }
 
-function spanAndCounter(receiver: OtlpReceiver): Promise<true> {
+function spanAndCounter(receiver: OtlpReceiver, timeoutMs = 5_000): Promise<true> {
   return receiver.waitFor(
     (r) =>
       r.spans().some((span) => span.name === 'fixture.work') &&
       r.metrics().some((metric) => metric.name === 'fixture.counter'),
-    { timeoutMs: 5_000, description: 'the span fixture.work and the metric fixture.counter' },
+    { timeoutMs, description: 'the span fixture.work and the metric fixture.counter' },
   );
 }
 
@@ -238,13 +238,15 @@ describe('agent lifecycle, end to end', { concurrency: true }, () => {
           const app = start(row, {
             OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
             OTEL_BSP_SCHEDULE_DELAY: '100',
-            OTEL_METRIC_EXPORT_INTERVAL: '200',
+            // The interval also caps the metric export timeout (at most the interval): 200 ms let a
+            // first export on a loaded machine time out with a warning; 2 s leaves it room.
+            OTEL_METRIC_EXPORT_INTERVAL: '2000',
             APP_END: 'serve',
           });
           try {
             await app.line(/^app: serving$/);
             // Awaited before the signal: only the periodic exports can deliver them.
-            await spanAndCounter(receiver);
+            await spanAndCounter(receiver, 10_000);
           } finally {
             app.kill('SIGTERM');
           }

@@ -9,13 +9,7 @@ import { rmSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { makeTestCertificates, type TestCertificates } from './support/certificates.ts';
 import { type OtlpReceiver, startOtlpReceiver } from './support/otlp-receiver.ts';
-import { fixture, loader, type RuntimeName, runApp } from './support/runtimes.ts';
-
-const ROWS: readonly { runtime: RuntimeName; loader: string }[] = [
-  { runtime: 'node20', loader: '--import' },
-  { runtime: 'bun', loader: '--preload' },
-  { runtime: 'deno', loader: '--preload' },
-];
+import { type AgentRun, fixture, RUNTIME_RUNS, runApp } from './support/runtimes.ts';
 
 let certificates: TestCertificates;
 let serverOnly: OtlpReceiver;
@@ -38,10 +32,10 @@ function spanServices(receiver: OtlpReceiver): string[] {
   return receiver.spans().map((span) => String(span.resource['service.name']));
 }
 
-async function exportOnce(row: (typeof ROWS)[number], service: string, env: Record<string, string>) {
+async function exportOnce(row: AgentRun, service: string, env: Record<string, string>) {
   const run = await runApp({
     runtime: row.runtime,
-    loader: loader(row.runtime, row.loader),
+    loader: row.loader,
     script: fixture('traced-app.mjs'),
     env: { OTEL_SERVICE_NAME: service, OTEL_METRICS_EXPORTER: 'none', RPCPLUGIN_SHUTDOWN_TIMEOUT: '1500', ...env },
   });
@@ -50,8 +44,8 @@ async function exportOnce(row: (typeof ROWS)[number], service: string, env: Reco
 }
 
 describe('OTLP over HTTPS', () => {
-  for (const row of ROWS) {
-    test(`${row.runtime} ${row.loader}: OTEL_EXPORTER_OTLP_CERTIFICATE trusts the receiver's CA`, async () => {
+  for (const row of RUNTIME_RUNS) {
+    test(`${row.runtime} ${row.loader.name}: OTEL_EXPORTER_OTLP_CERTIFICATE trusts the receiver's CA`, async () => {
       const service = `tls-ca-${row.runtime}`;
       await exportOnce(row, service, {
         OTEL_EXPORTER_OTLP_ENDPOINT: serverOnly.url,
@@ -60,13 +54,13 @@ describe('OTLP over HTTPS', () => {
       assert.ok(spanServices(serverOnly).includes(service), serverOnly.describe());
     });
 
-    test(`${row.runtime} ${row.loader}: without the CA the receiver is not trusted and nothing is sent`, async () => {
+    test(`${row.runtime} ${row.loader.name}: without the CA the receiver is not trusted and nothing is sent`, async () => {
       const service = `tls-untrusted-${row.runtime}`;
       await exportOnce(row, service, { OTEL_EXPORTER_OTLP_ENDPOINT: serverOnly.url });
       assert.ok(!spanServices(serverOnly).includes(service), serverOnly.describe());
     });
 
-    test(`${row.runtime} ${row.loader}: _CLIENT_KEY and _CLIENT_CERTIFICATE pass a receiver that requires a client certificate`, async () => {
+    test(`${row.runtime} ${row.loader.name}: _CLIENT_KEY and _CLIENT_CERTIFICATE pass a receiver that requires a client certificate`, async () => {
       const service = `tls-mutual-${row.runtime}`;
       await exportOnce(row, service, {
         OTEL_EXPORTER_OTLP_ENDPOINT: mutual.url,
@@ -77,7 +71,7 @@ describe('OTLP over HTTPS', () => {
       assert.ok(spanServices(mutual).includes(service), mutual.describe());
     });
 
-    test(`${row.runtime} ${row.loader}: without a client certificate that receiver gets nothing`, async () => {
+    test(`${row.runtime} ${row.loader.name}: without a client certificate that receiver gets nothing`, async () => {
       const service = `tls-no-client-${row.runtime}`;
       await exportOnce(row, service, {
         OTEL_EXPORTER_OTLP_ENDPOINT: mutual.url,

@@ -6,14 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type OtlpReceiver, startOtlpReceiver } from './support/otlp-receiver.ts';
-import { fixture, loader, type RuntimeName, runApp } from './support/runtimes.ts';
-
-const ROWS: readonly { runtime: RuntimeName; loader: string }[] = [
-  { runtime: 'node20', loader: '--import' },
-  { runtime: 'node24', loader: '--import' },
-  { runtime: 'bun', loader: '--preload' },
-  { runtime: 'deno', loader: '--preload' },
-];
+import { fixture, loader, RUNTIME_RUNS, runApp } from './support/runtimes.ts';
 
 let receiver: OtlpReceiver;
 before(async () => {
@@ -30,16 +23,16 @@ function spanNames(service: string): string[] {
 }
 
 describe('worker threads', () => {
-  for (const row of ROWS) {
+  for (const row of RUNTIME_RUNS) {
     for (const optIn of [true, false]) {
       const title = optIn
         ? 'a worker that calls startInWorker() exports its own span'
         : "a worker that does not opt in exports nothing; the main thread's span still arrives";
-      test(`${row.runtime} ${row.loader}: ${title}`, async () => {
+      test(`${row.runtime} ${row.loader.name}: ${title}`, async () => {
         const service = `worker-${row.runtime}-${optIn}`;
         const run = await runApp({
           runtime: row.runtime,
-          loader: loader(row.runtime, row.loader),
+          loader: row.loader,
           script: fixture('worker-optin-app.mjs'),
           env: {
             OTEL_SERVICE_NAME: service,

@@ -9,10 +9,10 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { assertKvResults, CAPTURE, GRPC_FIXTURES, type KvRun, runKv } from './support/grpc.ts';
+import { assertKvResults, CAPTURE, GRPC_FIXTURES, KV_APP, type KvRun, runKv } from './support/grpc.ts';
 import { assertKvMetrics, assertKvSpans } from './support/grpc-kv.ts';
 import { type OtlpReceiver, startOtlpReceiver } from './support/otlp-receiver.ts';
-import { type Loader, loader, type RuntimeName, runApp } from './support/runtimes.ts';
+import { AGENT_RUNS, type Loader, loader, type RuntimeName, runApp } from './support/runtimes.ts';
 
 interface Row {
   readonly runtime: RuntimeName;
@@ -27,16 +27,13 @@ const row = (runtime: RuntimeName, loaderName: string, app: string): Row => ({
 });
 
 const ROWS: readonly Row[] = [
-  row('node20', '--require', 'kv-app.cjs'),
-  row('node20', '--import', 'kv-app.mjs'),
+  // Each runtime with its documented preload flag, and Node's --require with the CommonJS app.
+  ...AGENT_RUNS.map((run) => ({ runtime: run.runtime, loader: run.loader, app: KV_APP[run.format] })),
+  // The other ways: --require before an ES module app, TypeScript, CommonJS on Bun and Deno, npm: on Deno.
   row('node20', '--require', 'kv-app.mjs'),
-  row('node24', '--import', 'kv-app.mjs'),
-  row('node24', '--require', 'kv-app.cjs'),
   row('node24', '--import', 'kv-app.ts'),
-  row('bun', '--preload', 'kv-app.mjs'),
   row('bun', '--preload', 'kv-app.cjs'),
   row('bun', '--preload', 'kv-app.ts'),
-  row('deno', '--preload', 'kv-app.mjs'),
   row('deno', '--require', 'kv-app.cjs'),
   row('deno', '--preload', 'kv-app.ts'),
   row('deno', '--preload', 'kv-app.npm.mjs'),

@@ -6,17 +6,13 @@
  */
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { assertKvResults, CAPTURE, GRPC_FIXTURES, type KvRun, runKv } from './support/grpc.ts';
+import { assertKvResults, CAPTURE, GRPC_FIXTURES, KV_APP, type KvRun, runKv } from './support/grpc.ts';
 import { assertKvMetrics, assertKvSpans, type Conventions } from './support/grpc-kv.ts';
 import { type OtlpReceiver, startOtlpReceiver } from './support/otlp-receiver.ts';
-import { type Loader, loader, type RuntimeName } from './support/runtimes.ts';
+import { RUNTIME_RUNS } from './support/runtimes.ts';
 
-const ROWS: readonly { runtime: RuntimeName; loader: Loader; app: string }[] = [
-  { runtime: 'node20', loader: loader('node20', '--require'), app: 'kv-app.cjs' },
-  { runtime: 'node24', loader: loader('node24', '--import'), app: 'kv-app.mjs' },
-  { runtime: 'bun', loader: loader('bun', '--preload'), app: 'kv-app.ts' },
-  { runtime: 'deno', loader: loader('deno', '--preload'), app: 'kv-app.mjs' },
-];
+/** One row per runtime, with the KV app in the row's format; Bun runs the TypeScript app as is. */
+const ROWS = RUNTIME_RUNS.map((run) => ({ ...run, app: run.runtime === 'bun' ? 'kv-app.ts' : KV_APP[run.format] }));
 
 /** The variable's value, and the conventions it selects (rpc/dup wins over rpc; other domains are ignored). */
 const SETTINGS: readonly { value: string; conventions: Conventions }[] = [

@@ -7,17 +7,13 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { assertKvResults, CAPTURE, GRPC_FIXTURES, type KvRun, runKv } from './support/grpc.ts';
+import { assertKvResults, CAPTURE, GRPC_FIXTURES, KV_APP, type KvRun, runKv } from './support/grpc.ts';
 import { assertKvMetrics, assertKvSpans } from './support/grpc-kv.ts';
 import { type OtlpGrpcReceiver, startOtlpGrpcReceiver } from './support/otlp-grpc-receiver.ts';
-import { type Loader, loader, type RuntimeName } from './support/runtimes.ts';
+import { RUNTIME_RUNS } from './support/runtimes.ts';
 
-const ROWS: readonly { runtime: RuntimeName; loader: Loader; app: string }[] = [
-  { runtime: 'node20', loader: loader('node20', '--require'), app: 'kv-app.cjs' },
-  { runtime: 'node24', loader: loader('node24', '--import'), app: 'kv-app.mjs' },
-  { runtime: 'bun', loader: loader('bun', '--preload'), app: 'kv-app.mjs' },
-  { runtime: 'deno', loader: loader('deno', '--preload'), app: 'kv-app.mjs' },
-];
+/** One row per runtime, with the KV app in the row's format. */
+const ROWS = RUNTIME_RUNS.map((run) => ({ ...run, app: KV_APP[run.format] }));
 
 let receiver: OtlpGrpcReceiver;
 before(async () => {

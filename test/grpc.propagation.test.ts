@@ -14,14 +14,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { GRPC_FIXTURES, GRPC_SCOPE, lastJsonLine, stepOf } from './support/grpc.ts';
 import { type OtlpReceiver, type ReceivedSpan, SpanKind, startOtlpReceiver } from './support/otlp-receiver.ts';
-import { type Loader, loader, type RunResult, type RuntimeName, runApp } from './support/runtimes.ts';
-
-const ROWS: readonly { runtime: RuntimeName; loader: Loader }[] = [
-  { runtime: 'node20', loader: loader('node20', '--import') },
-  { runtime: 'node24', loader: loader('node24', '--import') },
-  { runtime: 'bun', loader: loader('bun', '--preload') },
-  { runtime: 'deno', loader: loader('deno', '--preload') },
-];
+import { type Loader, RUNTIME_RUNS, type RunResult, type RuntimeName, runApp } from './support/runtimes.ts';
 
 const FOREIGN = {
   traceparent: { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7' },
@@ -90,7 +83,7 @@ before(async () => {
 after(() => receiver.close());
 
 describe('trace context through gRPC metadata', { concurrency: 4 }, () => {
-  for (const row of ROWS) {
+  for (const row of RUNTIME_RUNS) {
     describe(`${row.runtime} ${row.loader.name}`, () => {
       const pluginService = `kv-plugin-${row.runtime}`;
       const hostService = `kv-host-${row.runtime}`;

@@ -8,20 +8,16 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { appWithGrpcJs, assertKvResults, CAPTURE, type KvRun, runKv } from './support/grpc.ts';
+import { appWithGrpcJs, assertKvResults, CAPTURE, KV_APP, type KvRun, runKv } from './support/grpc.ts';
 import { assertKvMetrics, assertKvSpans } from './support/grpc-kv.ts';
 import { type OtlpReceiver, startOtlpReceiver } from './support/otlp-receiver.ts';
-import { type Loader, loader, REPO_ROOT, type RuntimeName } from './support/runtimes.ts';
+import { REPO_ROOT, RUNTIME_RUNS } from './support/runtimes.ts';
 
 const OLDEST = JSON.parse(readFileSync(join(REPO_ROOT, 'node_modules', 'grpc-js-1-8', 'package.json'), 'utf8'))
   .version as string;
 
-const ROWS: readonly { runtime: RuntimeName; loader: Loader; app: string }[] = [
-  { runtime: 'node20', loader: loader('node20', '--require'), app: 'kv-app.cjs' },
-  { runtime: 'node24', loader: loader('node24', '--import'), app: 'kv-app.mjs' },
-  { runtime: 'bun', loader: loader('bun', '--preload'), app: 'kv-app.mjs' },
-  { runtime: 'deno', loader: loader('deno', '--preload'), app: 'kv-app.mjs' },
-];
+/** One row per runtime, with the KV app in the row's format. */
+const ROWS = RUNTIME_RUNS.map((run) => ({ ...run, app: KV_APP[run.format] }));
 
 let receiver: OtlpReceiver;
 let app: ReturnType<typeof appWithGrpcJs>;

@@ -32,10 +32,11 @@ import {
   startOtlpReceiver,
 } from './support/otlp-receiver.ts';
 import {
+  documentedRun,
   fixture,
   type Loader,
-  loader,
   REPO_ROOT,
+  RUNTIMES,
   type RunResult,
   type RuntimeName,
   runApp,
@@ -51,16 +52,14 @@ interface Row {
   readonly app: 'app.mjs' | 'app.cjs';
 }
 
-const ROWS: readonly Row[] = [
-  { runtime: 'node20', loader: loader('node20', '--require'), app: 'app.cjs' },
-  { runtime: 'node20', loader: loader('node20', '--import'), app: 'app.mjs' },
-  { runtime: 'node24', loader: loader('node24', '--require'), app: 'app.cjs' },
-  { runtime: 'node24', loader: loader('node24', '--import'), app: 'app.mjs' },
-  { runtime: 'bun', loader: loader('bun', '--preload'), app: 'app.mjs' },
-  { runtime: 'bun', loader: loader('bun', '--preload'), app: 'app.cjs' },
-  { runtime: 'deno', loader: loader('deno', '--preload'), app: 'app.mjs' },
-  { runtime: 'deno', loader: loader('deno', '--preload'), app: 'app.cjs' },
-];
+/** Every runtime with a CommonJS and an ES module app, each with its documented preload flag. */
+const ROWS: readonly Row[] = RUNTIMES.flatMap((runtime) =>
+  (['cjs', 'esm'] as const).map((format) => ({
+    runtime,
+    loader: documentedRun(runtime, format).loader,
+    app: format === 'esm' ? 'app.mjs' : 'app.cjs',
+  })),
+);
 
 interface PinoVersion {
   /** The devDependency holding it: `pino8` is an alias of pino 8.x. */

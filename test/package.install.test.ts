@@ -51,6 +51,9 @@ function assertSucceeded(result: RunResult, what: string): void {
   assert.equal(result.exitCode, 0, `${what} failed: ${result.command}\n${result.stderr}\n${result.stdout.toString()}`);
 }
 
+/** The installed peer dependency, packed into the workspace so that the install needs no registry. */
+const API_DIR = join(REPO_ROOT, 'node_modules', '@opentelemetry', 'api');
+
 let workspace = '';
 let app = '';
 let packedFiles: string[] = [];
@@ -77,21 +80,31 @@ before(async () => {
 
   // Depends on the package by version, as a user's app does; the tarball stands in for the registry.
   app = makeApp('app', { [PACKAGE]: VERSION });
-  // The one peer dependency, @opentelemetry/api (the public API's types), at the version this
-  // repository installed, so npm finds it in its cache: the install needs nothing from the network.
-  const api = JSON.parse(readFileSync(join(REPO_ROOT, 'node_modules/@opentelemetry/api/package.json'), 'utf8')) as {
-    version: string;
-  };
+  // The one peer dependency, @opentelemetry/api (the public API's types), packed from this
+  // repository's node_modules and installed beside ours, into an empty npm cache: the install needs
+  // nothing from the network, nor from whatever the machine's cache happens to hold (a cache filled by
+  // `npm ci` has the tarballs but not the registry metadata needed to resolve a version).
+  const cache = join(workspace, 'npm-cache');
+  const packApi = await runNpm(
+    'npm',
+    ['pack', '--ignore-scripts', '--json', '--cache', cache, '--pack-destination', workspace, API_DIR],
+    { cwd: workspace },
+  );
+  assertSucceeded(packApi, 'npm pack @opentelemetry/api');
+  const [api] = JSON.parse(packApi.stdout.toString('utf8')) as { filename: string }[];
+  assert.ok(api, packApi.stdout.toString());
   const install = await runNpm(
     'npm',
     [
       'install',
       '--no-save',
       '--offline',
+      '--cache',
+      cache,
       '--no-audit',
       '--no-fund',
       join(workspace, packed.filename),
-      `@opentelemetry/api@${api.version}`,
+      join(workspace, api.filename),
     ],
     { cwd: app },
   );

@@ -15,11 +15,14 @@ import { type EnvSource, formatProblemReport, loadConfig } from '../src/env/inde
 import {
   BUILT_PRELOAD,
   fixture,
+  isNodeLine,
   type Launch,
   LOADERS,
   type Loader,
   loader,
+  NODE_LINES,
   REPO_ROOT,
+  RUNTIMES,
   type RunResult,
   type RuntimeName,
   runApp as runAppWithAgent,
@@ -34,16 +37,12 @@ function runApp(options: Parameters<typeof runAppWithAgent>[0]): ReturnType<type
   return runAppWithAgent({ ...options, env: { RPCPLUGIN_INSTRUMENTATIONS: 'none', ...options.env } });
 }
 
-const RUNTIMES: readonly RuntimeName[] = ['node20', 'node24', 'bun', 'deno'];
 const VERSIONS = await runtimeVersions(RUNTIMES);
 
 /** The apps each runtime runs: Node runs JavaScript; Bun and Deno also run the TypeScript app as is. */
-const APPS: Readonly<Record<RuntimeName, readonly string[]>> = {
-  node20: ['app.mjs', 'app.cjs'],
-  node24: ['app.mjs', 'app.cjs'],
-  bun: ['app.mjs', 'app.cjs', 'app.ts'],
-  deno: ['app.mjs', 'app.cjs', 'app.ts'],
-};
+function appsOf(runtime: RuntimeName): readonly string[] {
+  return isNodeLine(runtime) ? ['app.mjs', 'app.cjs'] : ['app.mjs', 'app.cjs', 'app.ts'];
+}
 
 const BAD_DELAY = { OTEL_BSP_SCHEDULE_DELAY: 'abc' };
 /** The warning for BAD_DELAY, written out once so a change of wording is a visible decision. */
@@ -90,7 +89,7 @@ function eachApp(
   env: Record<string, string>,
 ): Promise<{ app: string; run: RunResult; alone: RunResult }[]> {
   return Promise.all(
-    APPS[row.runtime].map(async (app) => {
+    appsOf(row.runtime).map(async (app) => {
       // The app alone gets the same variables minus the agent's: it does not read them.
       const appEnv = { APP_EXIT_CODE: env.APP_EXIT_CODE ?? '0' };
       const [run, alone] = await Promise.all([
@@ -192,16 +191,11 @@ describe('loaders that do not load the preload', () => {
 /** Both bundles in one process, the CommonJS one and the ESM one, each through its own loader. */
 const { cjs, esm } = BUILT_PRELOAD;
 const TWICE: readonly { runtime: RuntimeName; name: string; launch: Launch }[] = [
-  {
-    runtime: 'node20',
+  ...NODE_LINES.map((runtime) => ({
+    runtime,
     name: '--require register.cjs --import register.mjs',
     launch: { args: ['--require', cjs, '--import', esm] },
-  },
-  {
-    runtime: 'node24',
-    name: '--require register.cjs --import register.mjs',
-    launch: { args: ['--require', cjs, '--import', esm] },
-  },
+  })),
   {
     runtime: 'node20',
     name: 'NODE_OPTIONS="--require register.cjs" with --import register.mjs',

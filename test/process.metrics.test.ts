@@ -21,7 +21,7 @@ import {
   type ReceivedRequest,
   startOtlpReceiver,
 } from './support/otlp-receiver.ts';
-import { fixture, loader, REPO_ROOT, type RuntimeName, runApp } from './support/runtimes.ts';
+import { fixture, type Loader, REPO_ROOT, RUNTIME_RUNS, type RuntimeName, runApp } from './support/runtimes.ts';
 
 const SCOPE = 'rpcplugin-telemetry/process';
 const PACKAGE_VERSION: string = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')).version;
@@ -55,16 +55,22 @@ const EVENT_LOOP: MetricName[] = [
 
 interface Row {
   readonly runtime: RuntimeName;
-  readonly loader: string;
+  readonly loader: Loader;
   readonly metrics: readonly MetricName[];
 }
 
-const ROWS: readonly Row[] = [
-  { runtime: 'node20', loader: '--import', metrics: [...MEMORY_AND_CPU, ...V8_HEAP, ...EVENT_LOOP] },
-  { runtime: 'node24', loader: '--require', metrics: [...MEMORY_AND_CPU, ...V8_HEAP, ...EVENT_LOOP] },
-  { runtime: 'bun', loader: '--preload', metrics: [...MEMORY_AND_CPU, ...EVENT_LOOP] },
-  { runtime: 'deno', loader: '--preload', metrics: [...MEMORY_AND_CPU, ...V8_HEAP] },
-];
+/** The metrics each runtime measures: Node all of them, Bun no V8 heap, Deno no event-loop delay. */
+function measuredOn(runtime: RuntimeName): MetricName[] {
+  if (runtime === 'bun') return [...MEMORY_AND_CPU, ...EVENT_LOOP];
+  if (runtime === 'deno') return [...MEMORY_AND_CPU, ...V8_HEAP];
+  return [...MEMORY_AND_CPU, ...V8_HEAP, ...EVENT_LOOP];
+}
+
+const ROWS: readonly Row[] = RUNTIME_RUNS.map(({ runtime, loader }) => ({
+  runtime,
+  loader,
+  metrics: measuredOn(runtime),
+}));
 
 const CLOCK_TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
 
@@ -107,7 +113,7 @@ async function observe(row: Row, receiver: OtlpReceiver, env: Record<string, str
   let stop: (() => void) | undefined;
   const run = runApp({
     runtime: row.runtime,
-    loader: loader(row.runtime, row.loader),
+    loader: row.loader,
     script: fixture('process/busy-app.mjs'),
     env: {
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
@@ -170,7 +176,7 @@ async function withReceiver<T>(body: (receiver: OtlpReceiver) => Promise<T>): Pr
 
 describe('process metrics', { concurrency: true }, () => {
   for (const row of ROWS) {
-    test(`${row.runtime} ${row.loader}: exactly ${row.metrics.length} metrics, each what Linux and the app's own load say`, () =>
+    test(`${row.runtime} ${row.loader.name}: exactly ${row.metrics.length} metrics, each what Linux and the app's own load say`, () =>
       withReceiver(async (receiver) => {
         const exports = await observe(row, receiver);
         for (const [index, { metrics, proc, afterBlock }] of exports.entries()) {

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { fixture, type RuntimeName, runApp } from './support/runtimes.ts';
+import { fixture, NODE_LINES, type RuntimeName, runApp } from './support/runtimes.ts';
 
 interface Facts {
   eventLoopDelayMaxMs: number;
@@ -27,7 +27,7 @@ const RESOLUTION_MS = 10;
 const V8_SPACES = ['code_space', 'new_space', 'old_space'];
 
 describe('runtime facts behind the process metrics', { concurrency: true }, () => {
-  for (const runtime of ['node20', 'node24'] as const) {
+  for (const runtime of NODE_LINES) {
     test(`${runtime}: delays include the sampling interval and see the block; utilization and V8 heap spaces are real`, async () => {
       const facts = await factsOf(runtime);
       assert.ok(facts.eventLoopDelayMaxMs >= BLOCK_MS, JSON.stringify(facts));

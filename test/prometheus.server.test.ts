@@ -1,7 +1,7 @@
 /**
  * OTEL_METRICS_EXPORTER=prometheus with a real Prometheus server (test/support/prometheus-server.ts):
  * a plugin-like gRPC app (test/fixtures/process/grpc-app.mjs) runs on each runtime with the agent's
- * endpoint on loopback, one Prometheus scrapes all four every second, and the tests ask Prometheus'
+ * endpoint on loopback, one Prometheus scrapes them all every second, and the tests ask Prometheus'
  * HTTP API what a dashboard would: the process memory series with its labels (and its value against
  * /proc), the other process series as each runtime measures them, and the RPC duration histogram.
  */
@@ -13,25 +13,36 @@ import type { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { closedPort } from './support/otlp-receiver.ts';
 import { type PrometheusServer, prometheusBinary, type Sample, startPrometheus } from './support/prometheus-server.ts';
-import { fixture, loader, REPO_ROOT, type RunResult, type RuntimeName, runApp } from './support/runtimes.ts';
+import {
+  fixture,
+  type Loader,
+  processRuntimeName,
+  REPO_ROOT,
+  RUNTIME_RUNS,
+  type RunResult,
+  type RuntimeName,
+  runApp,
+} from './support/runtimes.ts';
 
 const PACKAGE_VERSION: string = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')).version;
 
 interface Row {
   readonly runtime: RuntimeName;
-  readonly loader: string;
+  readonly loader: Loader;
   readonly runtimeName: string;
   /** Series only some runtimes measure (docs/process-metrics.md). */
   readonly v8Heap: boolean;
   readonly eventLoopDelay: boolean;
 }
 
-const ROWS: readonly Row[] = [
-  { runtime: 'node20', loader: '--import', runtimeName: 'nodejs', v8Heap: true, eventLoopDelay: true },
-  { runtime: 'node24', loader: '--require', runtimeName: 'nodejs', v8Heap: true, eventLoopDelay: true },
-  { runtime: 'bun', loader: '--preload', runtimeName: 'bun', v8Heap: false, eventLoopDelay: true },
-  { runtime: 'deno', loader: '--preload', runtimeName: 'deno', v8Heap: true, eventLoopDelay: false },
-];
+const ROWS: readonly Row[] = RUNTIME_RUNS.map(({ runtime, loader }) => ({
+  runtime,
+  loader,
+  runtimeName: processRuntimeName(runtime),
+  // Bun's engine is JavaScriptCore; Deno's event-loop monitor does not see a blocked loop.
+  v8Heap: runtime !== 'bun',
+  eventLoopDelay: runtime !== 'deno',
+}));
 
 /** Get calls the fixture makes that succeed; one more answers NOT_FOUND. */
 const CALLS = 5;
@@ -56,7 +67,7 @@ async function startApp(row: Row, port: number, started: RunningApp[]): Promise<
   });
   const done = runApp({
     runtime: row.runtime,
-    loader: loader(row.runtime, row.loader),
+    loader: row.loader,
     script: fixture('process/grpc-app.mjs'),
     timeoutMs: 60_000,
     env: {

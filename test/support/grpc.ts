@@ -8,9 +8,21 @@ import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Attributes, AttributeValue, ReceivedDataPoint, ReceivedMetric, ReceivedSpan } from './otlp-receiver.ts';
-import { fixture, type Loader, type Preload, REPO_ROOT, type RunResult, type RuntimeName, runApp } from './runtimes.ts';
+import {
+  type AppFormat,
+  fixture,
+  type Loader,
+  type Preload,
+  REPO_ROOT,
+  type RunResult,
+  type RuntimeName,
+  runApp,
+} from './runtimes.ts';
 
 export const GRPC_FIXTURES: string = fixture('grpc');
+
+/** The KV app (in GRPC_FIXTURES) in each module format. */
+export const KV_APP: Readonly<Record<AppFormat, string>> = { esm: 'kv-app.mjs', cjs: 'kv-app.cjs' };
 
 /** The instrumentation scope of the agent's gRPC telemetry. */
 export const GRPC_SCOPE = 'rpcplugin-telemetry/grpc';

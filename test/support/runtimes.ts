@@ -1,5 +1,5 @@
 /**
- * Runs an application on Node 20, Node 24, Bun or Deno with the agent preloaded the way a user
+ * Runs an application on Node 20, 22, 24 or 26, Bun or Deno with the agent preloaded the way a user
  * would: a command-line flag, an environment variable or a config file. Every child gets a clean,
  * explicit environment (PATH, HOME, cache locations, plus what the test gives), so the developer's
  * OTEL_* variables and the test runner's own variables (NODE_TEST_CONTEXT, NODE_OPTIONS, npm_*)
@@ -42,17 +42,43 @@ export const BUILT_PRELOAD: Preload = {
   cjs: join(REPO_ROOT, 'dist', 'register.cjs'),
 };
 
-export type RuntimeName = 'node20' | 'node24' | 'bun' | 'deno';
+/**
+ * The Node lines tested, oldest first. Node 20 is past its end of life (April 2026) and tested on
+ * a best-effort basis, as the Node that runs the tests; 22, 24 and 26 are the supported lines.
+ */
+export const NODE_LINES = ['node20', 'node22', 'node24', 'node26'] as const;
+export type NodeLine = (typeof NODE_LINES)[number];
 
-const BIN = join(REPO_ROOT, 'node_modules', '.bin');
+export type RuntimeName = NodeLine | 'bun' | 'deno';
 
-/** The executables: node20 is the Node running the tests; the others come from devDependencies. */
+/** Every runtime the tests run, each once: the Node lines, then Bun and Deno. */
+export const RUNTIMES: readonly RuntimeName[] = [...NODE_LINES, 'bun', 'deno'];
+
+export function isNodeLine(runtime: RuntimeName): runtime is NodeLine {
+  return (NODE_LINES as readonly string[]).includes(runtime);
+}
+
+const MODULES = join(REPO_ROOT, 'node_modules');
+const BIN = join(MODULES, '.bin');
+
+/**
+ * The executables: node20 is the Node running the tests; the others come from devDependencies.
+ * The node22, node24 and node26 packages all install a bin named `node`, so node_modules/.bin/node
+ * is whichever npm linked last: each Node is named by its package's path.
+ */
 export const RUNTIME_BINARIES: Readonly<Record<RuntimeName, string>> = {
   node20: process.execPath,
-  node24: join(BIN, 'node'),
+  node22: join(MODULES, 'node22', 'bin', 'node'),
+  node24: join(MODULES, 'node24', 'bin', 'node'),
+  node26: join(MODULES, 'node26', 'bin', 'node'),
   bun: join(BIN, 'bun'),
   deno: join(BIN, 'deno'),
 };
+
+/** What the agent reports as process.runtime.name on `runtime`. */
+export function processRuntimeName(runtime: RuntimeName): 'nodejs' | 'bun' | 'deno' {
+  return isNodeLine(runtime) ? 'nodejs' : runtime;
+}
 
 /** What a loader adds to a launch: flags before the script, environment variables, files in the cwd. */
 export interface Launch {
@@ -82,7 +108,7 @@ const flags = (flag: string, kind: keyof Preload) => (preloads: readonly Preload
 const options = (flag: string, kind: keyof Preload) => (preloads: readonly Preload[]) =>
   preloads.map((preload) => `${flag} ${optionValue(preload[kind])}`).join(' ');
 
-function nodeLoaders(runtime: 'node20' | 'node24'): Loader[] {
+function nodeLoaders(runtime: NodeLine): Loader[] {
   return [
     { runtime, name: '--require', works: true, launch: (p) => ({ args: flags('--require', 'cjs')(p) }) },
     { runtime, name: '--import', works: true, launch: (p) => ({ args: flags('--import', 'esm')(p) }) },
@@ -103,8 +129,7 @@ function nodeLoaders(runtime: 'node20' | 'node24'): Loader[] {
 
 /** Every (runtime, loader) pair the tests know, the ones that work first. */
 export const LOADERS: readonly Loader[] = [
-  ...nodeLoaders('node20'),
-  ...nodeLoaders('node24'),
+  ...NODE_LINES.flatMap(nodeLoaders),
   { runtime: 'bun', name: '--preload', works: true, launch: (p) => ({ args: flags('--preload', 'esm')(p) }) },
   {
     runtime: 'bun',
@@ -163,15 +188,30 @@ export interface AgentRun {
   readonly format: AppFormat;
 }
 
+/**
+ * The documented way to preload the agent into an app of `format` on `runtime`: on Node, --import
+ * for an ES module and --require for CommonJS; Bun's and Deno's --preload for both.
+ */
+export function documentedRun(runtime: RuntimeName, format: AppFormat): AgentRun {
+  const name = isNodeLine(runtime) ? (format === 'esm' ? '--import' : '--require') : '--preload';
+  return { runtime, loader: loader(runtime, name), format };
+}
+
 /** Each runtime with its documented preload flag, and Node's --require with a CommonJS app. */
-export const AGENT_RUNS: readonly AgentRun[] = [
-  { runtime: 'node20', loader: loader('node20', '--import'), format: 'esm' },
-  { runtime: 'node20', loader: loader('node20', '--require'), format: 'cjs' },
-  { runtime: 'node24', loader: loader('node24', '--import'), format: 'esm' },
-  { runtime: 'node24', loader: loader('node24', '--require'), format: 'cjs' },
-  { runtime: 'bun', loader: loader('bun', '--preload'), format: 'esm' },
-  { runtime: 'deno', loader: loader('deno', '--preload'), format: 'esm' },
-];
+export const AGENT_RUNS: readonly AgentRun[] = RUNTIMES.flatMap((runtime) =>
+  isNodeLine(runtime)
+    ? [documentedRun(runtime, 'esm'), documentedRun(runtime, 'cjs')]
+    : [documentedRun(runtime, 'esm')],
+);
+
+/**
+ * One run per runtime, with its documented preload flag, for tests whose subject is not how the
+ * agent is loaded. The Node lines alternate from the oldest, an ES module with --import then CommonJS
+ * with --require (Node 20 and 24 ESM, 22 and 26 CommonJS), so that each such test still sees both.
+ */
+export const RUNTIME_RUNS: readonly AgentRun[] = RUNTIMES.map((runtime) =>
+  documentedRun(runtime, isNodeLine(runtime) && NODE_LINES.indexOf(runtime) % 2 === 1 ? 'cjs' : 'esm'),
+);
 
 export interface RunResult {
   /** The exact bytes the child wrote to stdout. */
@@ -243,8 +283,9 @@ export function commandLine(options: Pick<RunAppOptions, 'runtime' | 'script' | 
 }
 
 /**
- * PATH without any node_modules/.bin (inside `npm test` the first `node` there is Node 24) and with
- * the test runner's Node first, so `#!/usr/bin/env node` scripts (npm, our bin) run on it.
+ * PATH without any node_modules/.bin (inside `npm test` the `node` there is one of the Node
+ * devDependencies) and with the test runner's Node first, so `#!/usr/bin/env node` scripts (npm,
+ * our bin) run on it.
  */
 export function cleanPath(): string {
   const entries = (process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin')
