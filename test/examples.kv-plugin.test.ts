@@ -1,0 +1,188 @@
+/**
+ * The example host (examples/host) drives the example go-plugin KV plugin (examples/kv-plugin) with
+ * the plugin on Node, Bun and Deno, bare and with the built agent preloaded: the calls succeed, the
+ * plugin stops through the controller with exit code 0, and under the agent the server spans of
+ * every KV call reach a real OTLP receiver. The plugin's stdout is its handshake line alone, byte for
+ * byte the same with and without the agent. The failures a person meets: a plugin run without the
+ * host's cookie, no free port in the range, a plugin that never answers.
+ */
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { closedPort, type OtlpReceiver, SpanKind, startOtlpReceiver } from './support/otlp-receiver.ts';
+import {
+  BUILT_PRELOAD,
+  fixture,
+  REPO_ROOT,
+  RUNTIME_BINARIES,
+  type RunResult,
+  type RuntimeName,
+  spawnCollect,
+} from './support/runtimes.ts';
+
+const HOST = join(REPO_ROOT, 'examples', 'host', 'main.mjs');
+const PLUGIN = join(REPO_ROOT, 'examples', 'kv-plugin', 'main.mjs');
+const PLUGIN_RUNTIMES: readonly RuntimeName[] = ['node20', 'bun', 'deno'];
+
+/** The plugin command line on `runtime`, with the built agent preloaded the runtime's documented way. */
+function pluginCommand(runtime: RuntimeName, agent: boolean, pluginArgs: readonly string[] = []): string[] {
+  const preload = agent
+    ? runtime === 'node20'
+      ? ['--import', BUILT_PRELOAD.esm]
+      : ['--preload', BUILT_PRELOAD.esm]
+    : [];
+  const runArgs = runtime === 'deno' ? ['run', '-A'] : [];
+  return [RUNTIME_BINARIES[runtime], ...runArgs, ...preload, PLUGIN, ...pluginArgs];
+}
+
+function runHost(hostArgs: readonly string[], plugin: readonly string[], env: Record<string, string> = {}) {
+  return spawnCollect(process.execPath, [HOST, ...hostArgs, '--', ...plugin], { env, timeoutMs: 30_000 });
+}
+
+const RESULTS = [
+  'health plugin = SERVING',
+  'put greeting = hello',
+  'put colour = blue',
+  'get greeting = hello',
+  'watch colour = blue (seq 2)',
+  'watch greeting = hello (seq 1)',
+];
+
+function explain(result: RunResult): string {
+  return `${result.command}\nexit ${result.exitCode}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`;
+}
+
+/** The host's stdout: the handshake line of a unix-socket plugin, then each result. */
+function assertHostRun(result: RunResult): void {
+  assert.equal(result.exitCode, 0, explain(result));
+  const [handshake, ...results] = result.stdout.toString('utf8').trimEnd().split('\n');
+  assert.match(handshake ?? '', /^handshake: 1\|1\|unix\|\/\S+\/plugin\d+\|grpc\|$/, explain(result));
+  assert.deepEqual(results, RESULTS, explain(result));
+  assert.match(result.stderr, /^host: plugin exited \(code 0\)$/m, explain(result));
+  assert.doesNotMatch(result.stderr, /plugin stdout:|killing it/, explain(result));
+  assert.match(result.stderr, /^plugin: \{.*"msg":"shutdown requested by the host"/m, explain(result));
+}
+
+let receiver: OtlpReceiver;
+before(async () => {
+  receiver = await startOtlpReceiver();
+});
+after(() => receiver.close());
+
+describe('the example host drives the example KV plugin', { concurrency: 2 }, () => {
+  for (const runtime of PLUGIN_RUNTIMES) {
+    test(`plugin on ${runtime}, bare: calls succeed, Shutdown ends it with code 0`, async () => {
+      assertHostRun(await runHost([], pluginCommand(runtime, false)));
+    });
+
+    test(`plugin on ${runtime} under the agent: the same, and the KV server spans arrive`, async () => {
+      const service = `kv-plugin-${runtime}`;
+      const result = await runHost([], pluginCommand(runtime, true), {
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+        OTEL_SERVICE_NAME: service,
+      });
+      assertHostRun(result);
+      const names = ['proto.KV/Put', 'proto.KV/Get', 'proto.KV/Watch'];
+      const spans = await receiver.waitFor(
+        (r) => {
+          const ours = r.spans().filter((span) => span.resource['service.name'] === service);
+          return names.every((name) => ours.some((span) => span.name === name)) && ours;
+        },
+        { description: `${names.join(', ')} from ${service}` },
+      );
+      for (const name of names) {
+        const found = spans.filter((span) => span.name === name);
+        assert.ok(found.length > 0, name);
+        for (const span of found) assert.equal(span.kind, SpanKind.SERVER, `${name} kind`);
+      }
+      assert.equal(spans.filter((span) => span.name === 'proto.KV/Put').length, 2);
+    });
+  }
+});
+
+describe("the plugin's stdout is its handshake line alone, the same with and without the agent", () => {
+  for (const runtime of PLUGIN_RUNTIMES) {
+    test(runtime, async () => {
+      const port = await closedPort();
+      const run = (agent: boolean) => {
+        const [command, ...args] = pluginCommand(runtime, agent, ['--transport', 'tcp']);
+        return spawnCollect(command as string, args, {
+          env: {
+            BASIC_PLUGIN: 'hello',
+            PLUGIN_PROTOCOL_VERSIONS: '1',
+            PLUGIN_MIN_PORT: String(port),
+            PLUGIN_MAX_PORT: String(port),
+            OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+          },
+          // Stopped at its first output; what it writes later is checked in the host runs above
+          // (the host reports any later stdout line as `plugin stdout:`).
+          onSpawn: (child) => child.stdout.on('data', () => child.kill('SIGKILL')),
+        });
+      };
+      const bare = await run(false);
+      const agent = await run(true);
+      const expected = Buffer.from(`1|1|tcp|127.0.0.1:${port}|grpc|\n`);
+      assert.deepEqual(bare.stdout, expected, explain(bare));
+      assert.deepEqual(agent.stdout, expected, explain(agent));
+    });
+  }
+});
+
+const NOT_A_PROGRAM =
+  'This binary is a plugin. These are not meant to be executed directly.\n' +
+  'Please execute the program that consumes these plugins, which will\n' +
+  'load any plugins automatically\n';
+
+describe('run by a person, without the cookie, the plugin says it is a plugin and exits 1', () => {
+  for (const runtime of PLUGIN_RUNTIMES) {
+    for (const cookie of [undefined, 'wrong']) {
+      test(`${runtime}, cookie ${cookie ?? 'missing'}`, async () => {
+        const [command, ...args] = pluginCommand(runtime, false);
+        const result = await spawnCollect(command as string, args, {
+          env: cookie === undefined ? {} : { BASIC_PLUGIN: cookie },
+        });
+        assert.equal(result.exitCode, 1, explain(result));
+        assert.equal(result.stderr, NOT_A_PROGRAM, explain(result));
+        assert.equal(result.stdout.length, 0, explain(result));
+      });
+    }
+  }
+});
+
+describe('failures the host reports clearly, without hanging', () => {
+  let taken: Server;
+  let takenPort: number;
+  before(async () => {
+    taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    takenPort = (taken.address() as { port: number }).port;
+  });
+  after(() => taken.close());
+
+  test('no free port in PLUGIN_MIN_PORT..PLUGIN_MAX_PORT: the plugin says so and exits 1', async () => {
+    const range = ['--min-port', String(takenPort), '--max-port', String(takenPort)];
+    const result = await runHost(range, pluginCommand('node20', false, ['--transport', 'tcp']));
+    assert.equal(result.exitCode, 1, explain(result));
+    assert.ok(
+      result.stderr.includes(
+        `no free TCP port on 127.0.0.1 between PLUGIN_MIN_PORT=${takenPort} and PLUGIN_MAX_PORT=${takenPort}`,
+      ),
+      explain(result),
+    );
+    assert.match(result.stderr, /^host: the plugin exited \(code 1\) before its handshake line: /m, explain(result));
+    assert.equal(result.stdout.length, 0, explain(result));
+  });
+
+  test('a plugin that prints no handshake line: the host gives up after its timeout and kills it', async () => {
+    const silent = fixture(join('examples', 'silent-plugin.mjs'));
+    const result = await runHost(['--handshake-timeout', '300'], [process.execPath, silent]);
+    assert.equal(result.exitCode, 1, explain(result));
+    assert.equal(
+      result.stderr,
+      `host: the plugin printed no handshake line within 300 ms: ${process.execPath} ${silent}\n`,
+      explain(result),
+    );
+    assert.equal(result.stdout.length, 0, explain(result));
+  });
+});
