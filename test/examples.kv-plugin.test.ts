@@ -36,8 +36,15 @@ function pluginCommand(runtime: RuntimeName, agent: boolean, pluginArgs: readonl
   return [RUNTIME_BINARIES[runtime], ...runArgs, ...preload, PLUGIN, ...pluginArgs];
 }
 
-function runHost(hostArgs: readonly string[], plugin: readonly string[], env: Record<string, string> = {}) {
-  return spawnCollect(process.execPath, [HOST, ...hostArgs, '--', ...plugin], { env, timeoutMs: 30_000 });
+function runHost(
+  hostArgs: readonly string[],
+  plugin: readonly string[],
+  env: Record<string, string> = {},
+  hostRuntime: RuntimeName = 'node20',
+) {
+  const runArgs = hostRuntime === 'deno' ? ['run', '-A'] : [];
+  const args = [...runArgs, HOST, ...hostArgs, '--', ...plugin];
+  return spawnCollect(RUNTIME_BINARIES[hostRuntime], args, { env, timeoutMs: 30_000 });
 }
 
 const RESULTS = [
@@ -97,6 +104,14 @@ describe('the example host drives the example KV plugin', { concurrency: 2 }, ()
         for (const span of found) assert.equal(span.kind, SpanKind.SERVER, `${name} kind`);
       }
       assert.equal(spans.filter((span) => span.name === 'proto.KV/Put').length, 2);
+    });
+  }
+});
+
+describe('the example host itself on Bun and Deno', () => {
+  for (const hostRuntime of ['bun', 'deno'] as const) {
+    test(`host on ${hostRuntime}, plugin on node20`, async () => {
+      assertHostRun(await runHost([], pluginCommand('node20', false), {}, hostRuntime));
     });
   }
 });

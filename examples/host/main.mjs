@@ -12,8 +12,16 @@ import { launchPlugin } from './launch.mjs';
 /** go-plugin's client waits 2 s after Shutdown before it kills the plugin. */
 const SHUTDOWN_GRACE_MS = 2000;
 
-const { values, positionals } = parseArgs({
-  allowPositionals: true,
+// The plugin command starts after `--`, or at the first word that is not an option: Bun drops a `--`
+// that directly follows the script name, and its parseArgs reads options past `--`.
+const argv = process.argv.slice(2);
+let start = argv.indexOf('--') + 1;
+if (start === 0) {
+  const takesValue = (word) => /^--(handshake-timeout|min-port|max-port|cookie)$/.test(word);
+  while (start < argv.length && argv[start].startsWith('-')) start += takesValue(argv[start]) ? 2 : 1;
+}
+const { values } = parseArgs({
+  args: argv.slice(0, argv[start - 1] === '--' ? start - 1 : start),
   options: {
     'handshake-timeout': { type: 'string', default: '60000' },
     'min-port': { type: 'string', default: '10000' },
@@ -22,7 +30,7 @@ const { values, positionals } = parseArgs({
     multiplex: { type: 'boolean', default: false },
   },
 });
-const [command, ...args] = positionals;
+const [command, ...args] = argv.slice(start);
 const separator = values.cookie.indexOf('=');
 if (command === undefined || separator <= 0) {
   process.stderr.write(
