@@ -6,6 +6,7 @@ import { randomInt } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import process from 'node:process';
 import grpc from '@grpc/grpc-js';
 
 /** A configuration or bind failure, with the message a person needs. */
@@ -31,18 +32,29 @@ export async function listenTcp(server, env, credentials = grpc.ServerCredential
   const min = portFrom(env, 'PLUGIN_MIN_PORT');
   const max = portFrom(env, 'PLUGIN_MAX_PORT');
   if (min > max) throw new ListenError(`PLUGIN_MIN_PORT (${min}) is greater than PLUGIN_MAX_PORT (${max})`);
-  for (let port = min; port <= max; port++) {
-    try {
-      const bound = await bind(server, `127.0.0.1:${port}`, credentials);
-      return { network: 'tcp', address: `127.0.0.1:${bound}`, close() {} };
-    } catch {
-      // Taken: go-plugin tries the next one.
+  // grpc-js logs every failed bind at ERROR; a taken port is expected here, so quiet it meanwhile.
+  grpc.setLogVerbosity(grpc.logVerbosity.NONE);
+  try {
+    for (let port = min; port <= max; port++) {
+      try {
+        const bound = await bind(server, `127.0.0.1:${port}`, credentials);
+        return { network: 'tcp', address: `127.0.0.1:${bound}`, close() {} };
+      } catch {
+        // Taken: go-plugin tries the next one.
+      }
     }
+  } finally {
+    grpc.setLogVerbosity(grpcVerbosityFromEnvironment());
   }
   throw new ListenError(
     `no free TCP port on 127.0.0.1 between PLUGIN_MIN_PORT=${min} and PLUGIN_MAX_PORT=${max}; ` +
       'widen the range or free a port in it',
   );
+}
+
+/** The log level grpc-js starts with: GRPC_VERBOSITY (DEBUG, INFO, ERROR or NONE), ERROR by default. */
+function grpcVerbosityFromEnvironment() {
+  return grpc.logVerbosity[(process.env.GRPC_VERBOSITY ?? '').toUpperCase()] ?? grpc.logVerbosity.ERROR;
 }
 
 /** The numeric id of a group given by id or by name (from /etc/group, as os/user does without cgo). */
