@@ -6,7 +6,7 @@ export const CORE_PROTOCOL_VERSION = 1;
 /** A handshake line the host cannot use; the message says what is wrong with it. */
 export class HandshakeError extends Error {}
 
-export function parseHandshake(line, { appVersions }) {
+export function parseHandshake(line, { appVersions, autoMtls = false }) {
   const fields = line.split('|');
   const fail = (why) => {
     throw new HandshakeError(`unusable handshake line ${JSON.stringify(line)}: ${why}`);
@@ -19,9 +19,11 @@ export function parseHandshake(line, { appVersions }) {
   if (network !== 'unix' && network !== 'tcp') fail(`network ${network}, expected unix or tcp`);
   if (address === '') fail('empty address');
   if (protocol !== 'grpc') fail(`protocol ${protocol}, this host speaks grpc`);
-  if (cert !== '') fail('the plugin sent a TLS certificate, but this host did not ask for AutoMTLS');
+  if (autoMtls && cert === '') fail('no certificate, but this host asked for AutoMTLS (PLUGIN_CLIENT_CERT)');
+  if (!autoMtls && cert !== '') fail('the plugin sent a TLS certificate, but this host did not ask for AutoMTLS');
+  const serverCertificate = cert === '' ? undefined : Buffer.from(cert, 'base64');
   if (mux !== undefined && mux !== 'true' && mux !== 'false') fail(`multiplexing field ${mux}, expected true or false`);
-  return { appVersion, network, address, multiplex: mux === 'true' };
+  return { appVersion, network, address, serverCertificate, multiplex: mux === 'true' };
 }
 
 /** The grpc-js target for the plugin's address. */

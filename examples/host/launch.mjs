@@ -13,11 +13,23 @@ function relayLines(stream, prefix, out) {
 }
 
 /**
+ * With `clientCertificatePem`, asks for AutoMTLS: the plugin must answer with its certificate.
  * Resolves with { child, handshake, exited } once the plugin printed a valid handshake line; rejects
  * with a HandshakeError (after killing the plugin) when the line is unusable, does not come within
  * `timeoutMs`, or the plugin exits first. `exited` resolves with { code, signal }.
  */
-export function launchPlugin({ command, args, cookie, appVersions, minPort, maxPort, multiplex, timeoutMs, env }) {
+export function launchPlugin({
+  command,
+  args,
+  cookie,
+  appVersions,
+  minPort,
+  maxPort,
+  multiplex,
+  clientCertificatePem,
+  timeoutMs,
+  env,
+}) {
   const child = spawn(command, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {
@@ -27,6 +39,7 @@ export function launchPlugin({ command, args, cookie, appVersions, minPort, maxP
       PLUGIN_MAX_PORT: String(maxPort),
       PLUGIN_PROTOCOL_VERSIONS: appVersions.join(','),
       ...(multiplex ? { PLUGIN_MULTIPLEX_GRPC: 'true' } : {}),
+      ...(clientCertificatePem === undefined ? {} : { PLUGIN_CLIENT_CERT: clientCertificatePem }),
     },
   });
   relayLines(child.stderr, 'plugin: ', process.stderr);
@@ -59,7 +72,10 @@ export function launchPlugin({ command, args, cookie, appVersions, minPort, maxP
         return;
       }
       try {
-        settle(undefined, { line, ...parseHandshake(line, { appVersions }) });
+        settle(undefined, {
+          line,
+          ...parseHandshake(line, { appVersions, autoMtls: clientCertificatePem !== undefined }),
+        });
       } catch (error) {
         settle(error);
       }

@@ -5,6 +5,7 @@
 import process from 'node:process';
 import { parseArgs } from 'node:util';
 import grpc from '@grpc/grpc-js';
+import { derToPem, generateCertificate } from '../kv-plugin/certificate.mjs';
 import { loadServices } from '../kv-plugin/protos.mjs';
 import { grpcTarget, HandshakeError } from './handshake.mjs';
 import { launchPlugin } from './launch.mjs';
@@ -28,13 +29,14 @@ const { values } = parseArgs({
     'max-port': { type: 'string', default: '25000' },
     cookie: { type: 'string', default: 'BASIC_PLUGIN=hello' },
     multiplex: { type: 'boolean', default: false },
+    'auto-mtls': { type: 'boolean', default: false },
   },
 });
 const [command, ...args] = argv.slice(start);
 const separator = values.cookie.indexOf('=');
 if (command === undefined || separator <= 0) {
   process.stderr.write(
-    'usage: main.mjs [--handshake-timeout ms] [--min-port n] [--max-port n] -- <plugin command...>\n',
+    'usage: main.mjs [--handshake-timeout ms] [--min-port n] [--max-port n] [--cookie K=V] [--multiplex] [--auto-mtls] -- <plugin command...>\n',
   );
   process.exit(2);
 }
@@ -85,8 +87,26 @@ async function stopPlugin(controller, plugin) {
   return { ...(await plugin.exited), killed: true };
 }
 
+/**
+ * The channel credentials: plain, or with AutoMTLS our certificate and key, trusting only the
+ * certificate the plugin sent, whose name is `localhost` whatever the address.
+ */
+function channelSetup(handshake, own) {
+  if (own === undefined) return { credentials: grpc.credentials.createInsecure(), options: {} };
+  const credentials = grpc.credentials.createSsl(
+    Buffer.from(derToPem(handshake.serverCertificate)),
+    Buffer.from(own.keyPem),
+    Buffer.from(own.certificatePem),
+  );
+  return {
+    credentials,
+    options: { 'grpc.ssl_target_name_override': 'localhost', 'grpc.default_authority': 'localhost' },
+  };
+}
+
 async function main() {
   const services = loadServices();
+  const own = values['auto-mtls'] ? generateCertificate() : undefined;
   let plugin;
   try {
     plugin = await launchPlugin({
@@ -97,6 +117,7 @@ async function main() {
       minPort: Number(values['min-port']),
       maxPort: Number(values['max-port']),
       multiplex: values.multiplex,
+      clientCertificatePem: own?.certificatePem,
       timeoutMs: Number(values['handshake-timeout']),
       env: process.env,
     });
@@ -107,10 +128,10 @@ async function main() {
   }
   print(`handshake: ${plugin.handshake.line}`);
   const target = grpcTarget(plugin.handshake);
-  const credentials = grpc.credentials.createInsecure();
-  const health = new services.health.Health(target, credentials);
-  const kv = new services.kv.KV(target, credentials);
-  const controller = new services.plugin.GRPCController(target, credentials);
+  const { credentials, options } = channelSetup(plugin.handshake, own);
+  const health = new services.health.Health(target, credentials, options);
+  const kv = new services.kv.KV(target, credentials, options);
+  const controller = new services.plugin.GRPCController(target, credentials, options);
   let failed = false;
   try {
     const { status } = await call(health, 'Check', { service: 'plugin' });

@@ -2,6 +2,7 @@
 // version, listens, prints the handshake line, ignores SIGINT, and stops when the host says so.
 import process from 'node:process';
 import grpc from '@grpc/grpc-js';
+import { generateCertificate } from './certificate.mjs';
 import { goPluginServices } from './go-plugin-services.mjs';
 import { cookieMatches, handshakeLine, NOT_A_PROGRAM_MESSAGE, negotiateVersion } from './handshake.mjs';
 import { ListenError, listenTcp, listenUnix } from './listener.mjs';
@@ -9,6 +10,24 @@ import { loadServices } from './protos.mjs';
 
 /** How long Shutdown waits for open calls to finish before cutting them, well inside a host's 2 s. */
 const GRACEFUL_STOP_MS = 500;
+
+/**
+ * AutoMTLS: when the host put its certificate (PEM) in PLUGIN_CLIENT_CERT, serve TLS with a fresh
+ * certificate of our own, require the host's, and hand ours back in the handshake line as DER in
+ * base64 without padding (the line cannot carry PEM's newlines), as go-plugin's server.go does.
+ */
+function autoMtls(env, logger) {
+  const clientCert = env.PLUGIN_CLIENT_CERT ?? '';
+  if (clientCert === '') return { credentials: grpc.ServerCredentials.createInsecure(), serverCert: '' };
+  logger.debug('configuring server automatic mTLS');
+  const own = generateCertificate();
+  const credentials = grpc.ServerCredentials.createSsl(
+    Buffer.from(clientCert),
+    [{ private_key: Buffer.from(own.keyPem), cert_chain: Buffer.from(own.certificatePem) }],
+    true,
+  );
+  return { credentials, serverCert: own.certificateDer.toString('base64').replace(/=+$/, '') };
+}
 
 /**
  * @param options.cookie       { key, value }: the magic cookie the host must set
@@ -50,8 +69,10 @@ export async function servePlugin({ cookie, versions, transport, register, logge
   server.addService(definitions.plugin.GRPCStdio.service, services.stdio);
   register(server, definitions);
 
+  const { credentials, serverCert } = autoMtls(env, logger);
   try {
-    listener = transport === 'tcp' ? await listenTcp(server, env) : await listenUnix(server, env);
+    const listen = transport === 'tcp' ? listenTcp : listenUnix;
+    listener = await listen(server, env, credentials);
   } catch (error) {
     if (!(error instanceof ListenError)) throw error;
     logger.error(`plugin init error: ${error.message}`);
@@ -62,5 +83,7 @@ export async function servePlugin({ cookie, versions, transport, register, logge
   process.on('SIGINT', () => logger.debug('interrupt ignored: the host stops this plugin'));
 
   logger.debug({ network: listener.network, address: listener.address, appVersion }, 'plugin address');
-  process.stdout.write(handshakeLine({ appVersion, network: listener.network, address: listener.address, env }));
+  process.stdout.write(
+    handshakeLine({ appVersion, network: listener.network, address: listener.address, serverCert, env }),
+  );
 }
