@@ -4,8 +4,8 @@
  * plugin stops through the controller with exit code 0, and under the agent the server spans of
  * every KV call reach a real OTLP receiver. The plugin's stdout is its handshake line alone, byte for
  * byte the same with and without the agent. AutoMTLS works with the plugin and the host on each
- * runtime's TLS stack, and the plugin refuses any certificate but the host's. The failures a person meets: a plugin run without the
- * host's cookie, no free port in the range, a plugin that never answers.
+ * runtime's TLS stack, and the plugin refuses any certificate but the host's. The failures a person
+ * meets: a plugin run without the host's cookie, no free port in the range, a plugin that never answers.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync } from 'node:child_process';
