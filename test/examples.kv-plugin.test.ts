@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -278,6 +278,41 @@ describe('AutoMTLS: the plugin answers only the host whose certificate is in PLU
         assert.equal(await checkHealth(line, stranger), 'error UNAVAILABLE', 'another certificate is refused');
         assert.equal(await checkHealth(line, host), 'SERVING', "the host's certificate is accepted");
       });
+    });
+  }
+});
+
+describe("the plugin honours the host's PLUGIN_* settings", () => {
+  for (const runtime of PLUGIN_RUNTIMES) {
+    test(`${runtime}: versions, socket directory and group`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'kv-plugin-sockets-'));
+      const gid = process.getgid?.() ?? 0;
+      let mode = 0;
+      let group = -1;
+      try {
+        const [command, ...args] = pluginCommand(runtime, false);
+        const result = await spawnCollect(command as string, args, {
+          env: {
+            BASIC_PLUGIN: 'hello',
+            PLUGIN_PROTOCOL_VERSIONS: '3,x,1',
+            PLUGIN_UNIX_SOCKET_DIR: dir,
+            PLUGIN_UNIX_SOCKET_GROUP: String(gid),
+          },
+          onSpawn: (child) =>
+            child.stdout.on('data', (chunk: Buffer) => {
+              const socket = chunk.toString('utf8').split('|')[3] ?? '';
+              ({ mode, gid: group } = statSync(socket));
+              child.kill('SIGKILL');
+            }),
+        });
+        const line = result.stdout.toString('utf8');
+        assert.match(line, new RegExp(`^1\\|1\\|unix\\|${dir}/plugin\\d+\\|grpc\\|\n$`), explain(result));
+        assert.match(result.stderr, /PLUGIN_PROTOCOL_VERSIONS: ignoring \\"x\\", not an integer/, explain(result));
+        assert.equal(mode & 0o777, 0o660, 'group-writable socket');
+        assert.equal(group, gid);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
   }
 });
