@@ -44,6 +44,10 @@ export function launchPlugin({
   });
   relayLines(child.stderr, 'plugin: ', process.stderr);
   const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  // A host that dies (an uncaught error, a closed stdout) must not leave its plugin running.
+  const killPlugin = () => child.kill('SIGKILL');
+  process.on('exit', killPlugin);
+  exited.then(() => process.off('exit', killPlugin));
   const shown = [command, ...args].join(' ');
 
   return new Promise((resolve, reject) => {
