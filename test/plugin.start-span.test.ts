@@ -36,6 +36,10 @@ interface Plugin {
   readonly writer: 'write' | 'console';
   readonly first?: string;
   readonly handshake: string | 'none';
+  /** The app wraps process.stdout.write itself before its handshake. */
+  readonly wrap?: boolean;
+  /** The app says on stderr, after its handshake, what process.stdout.write and console.log are. */
+  readonly report?: boolean;
 }
 
 interface Run {
@@ -61,6 +65,8 @@ function pluginEnvironment(plugin: Plugin): Record<string, string> {
     FIXTURE_WRITER: plugin.writer,
     FIXTURE_HANDSHAKE: plugin.handshake,
     ...(plugin.first === undefined ? {} : { FIXTURE_FIRST: plugin.first }),
+    ...(plugin.wrap ? { FIXTURE_WRAP: '1' } : {}),
+    ...(plugin.report ? { FIXTURE_REPORT: '1' } : {}),
   };
 }
 
@@ -212,6 +218,24 @@ for (const run of AGENT_RUNS) {
       assert.ok(observed.metrics.length > 0, 'the agent exported no metrics at all');
       assert.equal(observed.metrics.filter((metric) => metric.name === DURATION).length, 0);
     });
+
+    for (const wrap of [false, true]) {
+      const what = wrap
+        ? "an app's own stdout wrapper, made before the handshake, stays and keeps working"
+        : "process.stdout.write and console.log are the runtime's own again";
+      test(`after the handshake, ${what}`, async () => {
+        const plugin: Plugin = { writer: 'console', handshake: HANDSHAKE, wrap, report: true };
+        const observed = await runPlugin(run, plugin);
+        const bare = await runApp({ runtime: run.runtime, script: script(run), env: pluginEnvironment(plugin) });
+        assert.match(
+          bare.stderr,
+          wrap ? /^process\.stdout\.write: appWrite .* saw [1-9]\d* bytes\n$/ : /saw 0 bytes\n$/,
+        );
+        assert.equal(observed.result.stderr, bare.stderr);
+        assert.equal(observed.result.stdout.toString('latin1'), expectedStdout(plugin));
+        assert.equal(startSpan(observed).attributes['rpcplugin.handshake.transport'], 'tcp');
+      });
+    }
 
     test('the app alone prints the same bytes', async () => {
       for (const plugin of [
