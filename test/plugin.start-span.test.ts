@@ -40,6 +40,8 @@ interface Plugin {
   readonly wrap?: boolean;
   /** The app says on stderr, after its handshake, what process.stdout.write and console.log are. */
   readonly report?: boolean;
+  /** The app ends by process.exit() rather than with an empty event loop. */
+  readonly exit?: boolean;
 }
 
 interface Run {
@@ -67,6 +69,7 @@ function pluginEnvironment(plugin: Plugin): Record<string, string> {
     ...(plugin.first === undefined ? {} : { FIXTURE_FIRST: plugin.first }),
     ...(plugin.wrap ? { FIXTURE_WRAP: '1' } : {}),
     ...(plugin.report ? { FIXTURE_REPORT: '1' } : {}),
+    ...(plugin.exit ? { FIXTURE_EXIT: '1' } : {}),
   };
 }
 
@@ -195,18 +198,21 @@ for (const run of AGENT_RUNS) {
       assert.ok(!decodedText().includes('MIIBkTCB'), 'the certificate of the handshake line was exported');
     });
 
-    test('no handshake: the start span ends at shutdown with an error status', async () => {
-      const plugin: Plugin = { writer: 'write', handshake: 'none' };
-      const observed = await runPlugin(run, plugin);
-      assert.equal(observed.result.stdout.toString('latin1'), expectedStdout(plugin));
-      const span = startSpan(observed);
-      assert.equal(span.traceId, observed.traceId);
-      assert.deepEqual(span.status, {
-        code: StatusCode.ERROR,
-        message: 'the plugin ended before it wrote a go-plugin handshake line on stdout',
+    for (const exit of [false, true]) {
+      const how = exit ? 'process.exit()' : 'the natural end';
+      test(`no handshake: the start span ends at ${how} with an error status`, async () => {
+        const plugin: Plugin = { writer: 'write', handshake: 'none', exit };
+        const observed = await runPlugin(run, plugin);
+        assert.equal(observed.result.stdout.toString('latin1'), expectedStdout(plugin));
+        const span = startSpan(observed);
+        assert.equal(span.traceId, observed.traceId);
+        assert.deepEqual(span.status, {
+          code: StatusCode.ERROR,
+          message: 'the plugin ended before it wrote a go-plugin handshake line on stdout',
+        });
+        assert.equal(observed.metrics.filter((metric) => metric.name === DURATION).length, 0);
       });
-      assert.equal(observed.metrics.filter((metric) => metric.name === DURATION).length, 0);
-    });
+    }
 
     test('not in the plugin role: no start span, no histogram, no warning', async () => {
       const plugin: Plugin = { writer: 'console', first: FIRST_LINE, handshake: HANDSHAKE };
