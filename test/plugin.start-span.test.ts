@@ -42,6 +42,8 @@ interface Plugin {
   readonly report?: boolean;
   /** The app ends by process.exit() rather than with an empty event loop. */
   readonly exit?: boolean;
+  /** The host hands down no TRACEPARENT/TRACESTATE/BAGGAGE. */
+  readonly noParent?: boolean;
 }
 
 interface Run {
@@ -98,9 +100,9 @@ async function runPlugin(run: AgentRun, plugin: Plugin, role: 'plugin' | 'none' 
       ...pluginEnvironment(plugin),
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
       OTEL_LOGS_EXPORTER: 'none',
-      TRACEPARENT: `00-${traceId}-${parentSpanId}-01`,
-      TRACESTATE: 'host=launch',
-      BAGGAGE: 'tenant=blue',
+      ...(plugin.noParent
+        ? {}
+        : { TRACEPARENT: `00-${traceId}-${parentSpanId}-01`, TRACESTATE: 'host=launch', BAGGAGE: 'tenant=blue' }),
       RPCPLUGIN_MAGIC_COOKIE_KEY: 'BASIC_PLUGIN',
       BASIC_PLUGIN: COOKIE,
       PLUGIN_MAGIC_COOKIE: DEFAULT_KEY_COOKIE,
@@ -199,13 +201,20 @@ for (const run of AGENT_RUNS) {
     });
 
     for (const exit of [false, true]) {
-      const how = exit ? 'process.exit()' : 'the natural end';
+      // The process.exit() run also has no TRACEPARENT: its start span is the root of a trace of its own.
+      const how = exit ? 'process.exit(), without TRACEPARENT, as a root span' : 'the natural end';
       test(`no handshake: the start span ends at ${how} with an error status`, async () => {
-        const plugin: Plugin = { writer: 'write', handshake: 'none', exit };
+        const plugin: Plugin = { writer: 'write', handshake: 'none', exit, noParent: exit };
         const observed = await runPlugin(run, plugin);
         assert.equal(observed.result.stdout.toString('latin1'), expectedStdout(plugin));
         const span = startSpan(observed);
-        assert.equal(span.traceId, observed.traceId);
+        if (exit) {
+          assert.equal(span.parentSpanId, '');
+          assert.notEqual(span.traceId, observed.traceId);
+        } else {
+          assert.equal(span.traceId, observed.traceId);
+          assert.equal(span.parentSpanId, observed.parentSpanId);
+        }
         assert.deepEqual(span.status, {
           code: StatusCode.ERROR,
           message: 'the plugin ended before it wrote a go-plugin handshake line on stdout',
