@@ -389,7 +389,7 @@ export const variables = {
     default: undefined,
     defaultText: 'none',
     description:
-      'Trace context handed down by the parent process (read once at start): the plugin start span and the first spans are its children.',
+      'Trace context handed down by the parent process (read once at start): in the plugin role, the plugin start span is its child (docs/plugin.md).',
     group: 'Environment carriers',
   }),
   TRACESTATE: variable({

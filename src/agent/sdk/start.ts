@@ -11,6 +11,7 @@ import { startLifecycle } from '../lifecycle/lifecycle.ts';
 import { createLogPipeline } from '../pipelines/logs.ts';
 import { createMetricPipeline } from '../pipelines/metrics.ts';
 import { createTracePipeline } from '../pipelines/traces.ts';
+import { startPluginRole } from '../plugin/index.ts';
 import type { AgentThread, RunningAgent } from '../preload/shared-state.ts';
 import { buildPropagator } from '../propagation/propagators.ts';
 import { isPermitted } from '../runtime/runtime.ts';
@@ -36,11 +37,24 @@ export function startAgent(config: Config, thread: AgentThread = 'main'): Runnin
   metrics.setGlobalMeterProvider(metricPipeline.provider);
   logs.setGlobalLoggerProvider(logPipeline.provider);
   startInstrumentations(config, { histograms: metricPipeline.histograms });
+  // The plugin's start span is the main thread's: a worker is not the process the host launched.
+  const plugin = thread === 'main' ? startPluginRole(config) : undefined;
+  // Whatever ends the process, the unfinished start span ends before the final flush takes the spans.
+  const traceProvider = tracePipeline.provider;
+  const endingPluginFirst = {
+    forceFlush: () => traceProvider.forceFlush(),
+    shutdown: () => {
+      plugin?.endUnfinished();
+      return traceProvider.shutdown();
+    },
+  };
 
   return startLifecycle({
-    providers: [tracePipeline.provider, metricPipeline.provider, logPipeline.provider],
-    takePending: () =>
-      [tracePipeline.takePending(), logPipeline.takePending()].filter((request) => request !== undefined),
+    providers: [endingPluginFirst, metricPipeline.provider, logPipeline.provider],
+    takePending: () => {
+      plugin?.endUnfinished();
+      return [tracePipeline.takePending(), logPipeline.takePending()].filter((request) => request !== undefined);
+    },
     finalFlush,
     timeoutMs: config.shutdownTimeoutMs,
     thread,
