@@ -18,6 +18,8 @@ interface Provider {
 export interface LifecycleParts {
   /** The tracer, meter and logger providers. */
   readonly providers: readonly Provider[];
+  /** Called once the final flush begins, before anything is taken or shut down (ends open spans of ours). */
+  readonly beforeFinalFlush?: () => void;
   /** Takes what the pipelines have not delivered yet, as requests for the synchronous send at exit. */
   readonly takePending: () => ExitRequest[];
   /** Aborted when the final flush begins: from then on each export is tried once. */
@@ -37,6 +39,7 @@ export function startLifecycle(parts: LifecycleParts): RunningAgent {
     },
     shutdown() {
       if (stopping === undefined) {
+        parts.beforeFinalFlush?.();
         parts.finalFlush.abort();
         stopping = settleWithin(Promise.allSettled(providers.map((provider) => provider.shutdown())), timeoutMs).then(
           (done) => {
@@ -54,6 +57,7 @@ export function startLifecycle(parts: LifecycleParts): RunningAgent {
     isStopping: () => stopping !== undefined,
     sendPendingNow() {
       if (stopped) return;
+      parts.beforeFinalFlush?.();
       parts.finalFlush.abort();
       sendPending(parts.takePending(), timeoutMs);
     },

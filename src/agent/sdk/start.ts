@@ -39,22 +39,13 @@ export function startAgent(config: Config, thread: AgentThread = 'main'): Runnin
   startInstrumentations(config, { histograms: metricPipeline.histograms });
   // The plugin's start span is the main thread's: a worker is not the process the host launched.
   const plugin = thread === 'main' ? startPluginRole(config) : undefined;
-  // Whatever ends the process, the unfinished start span ends before the final flush takes the spans.
-  const traceProvider = tracePipeline.provider;
-  const endingPluginFirst = {
-    forceFlush: () => traceProvider.forceFlush(),
-    shutdown: () => {
-      plugin?.endUnfinished();
-      return traceProvider.shutdown();
-    },
-  };
 
   return startLifecycle({
-    providers: [endingPluginFirst, metricPipeline.provider, logPipeline.provider],
-    takePending: () => {
-      plugin?.endUnfinished();
-      return [tracePipeline.takePending(), logPipeline.takePending()].filter((request) => request !== undefined);
-    },
+    providers: [tracePipeline.provider, metricPipeline.provider, logPipeline.provider],
+    // Whatever ends the process, the unfinished start span ends before the final flush takes the spans.
+    beforeFinalFlush: () => plugin?.endUnfinished(),
+    takePending: () =>
+      [tracePipeline.takePending(), logPipeline.takePending()].filter((request) => request !== undefined),
     finalFlush,
     timeoutMs: config.shutdownTimeoutMs,
     thread,
