@@ -1,5 +1,5 @@
 // The app the gRPC benchmark measures: a plain @grpc/grpc-js app, no OpenTelemetry code of its own.
-// BENCH_ROLE=server serves KV (test/fixtures/grpc/kv.proto, the tests' own) on 127.0.0.1 and prints a go-plugin handshake line;
+// BENCH_ROLE=server serves KV (examples/kv-plugin/proto/kv.proto, through the tests' link to it) on 127.0.0.1 and prints a go-plugin handshake line;
 // BENCH_ROLE=client calls the server at BENCH_ADDRESS from BENCH_CONCURRENCY loops for
 // BENCH_WARMUP_MS, then counts for BENCH_DURATION_MS, and prints {"calls", "messages", "seconds",
 // "cpuSeconds"} (the process's CPU time in that window); BENCH_ROLE=both is server and client in one

@@ -162,7 +162,8 @@ export function pointsByAttributes(metric: ReceivedMetric): Map<string, Received
  */
 export function appWithGrpcJs(grpcJsPackage: string): { dir: string; remove: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'rpcplugin-telemetry-grpc-'));
-  cpSync(GRPC_FIXTURES, dir, { recursive: true });
+  // dereference: kv.proto is a link to the example plugin's own (examples/kv-plugin/proto).
+  cpSync(GRPC_FIXTURES, dir, { recursive: true, dereference: true });
   const modules = join(dir, 'node_modules');
   mkdirSync(join(modules, '@grpc'), { recursive: true });
   symlinkSync(join(REPO_ROOT, 'node_modules', grpcJsPackage), join(modules, '@grpc', 'grpc-js'), 'dir');
