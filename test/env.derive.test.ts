@@ -464,6 +464,26 @@ describe('RPCPLUGIN_ROLE', () => {
   }
 });
 
+describe('RPCPLUGIN_SHUTDOWN_TIMEOUT in the plugin role', () => {
+  // env → timeout in force, setting: a go-plugin host kills its plugin 2 s after Shutdown.
+  const cases: readonly (readonly [EnvSource, number, { value: string; source: SettingSource }])[] = [
+    [{}, 3000, { value: '3000', source: 'default' }],
+    [{ PLUGIN_MIN_PORT: '10000' }, 1500, { value: '1500', source: 'derived' }],
+    [{ RPCPLUGIN_ROLE: 'plugin' }, 1500, { value: '1500', source: 'derived' }],
+    [{ RPCPLUGIN_ROLE: 'host', PLUGIN_MIN_PORT: '10000' }, 3000, { value: '3000', source: 'default' }],
+    [{ PLUGIN_MIN_PORT: '10000', RPCPLUGIN_SHUTDOWN_TIMEOUT: '5000' }, 5000, { value: '5000', source: 'environment' }],
+    [{ PLUGIN_MIN_PORT: '10000', RPCPLUGIN_SHUTDOWN_TIMEOUT: '3000' }, 3000, { value: '3000', source: 'environment' }],
+  ];
+  for (const [env, timeoutMs, expected] of cases) {
+    test(`${JSON.stringify(env)} → ${timeoutMs} ms`, () => {
+      const loaded = loadConfig(env);
+      assert.equal(loaded.config.shutdownTimeoutMs, timeoutMs);
+      assert.deepEqual(setting(loaded, 'RPCPLUGIN_SHUTDOWN_TIMEOUT'), expected);
+      assert.deepEqual(loaded.problems, []);
+    });
+  }
+});
+
 describe('RPCPLUGIN_INSTRUMENTATIONS', () => {
   const cases: readonly (readonly [string | undefined, readonly string[]])[] = [
     [undefined, ['grpc', 'pino', 'process']],

@@ -84,6 +84,7 @@ function assertGracefulRun(result: RunResult, autoMTLS: boolean): void {
 let workDir: string;
 let goHost: string;
 let receiver: OtlpReceiver;
+let hanging: OtlpReceiver;
 
 describe('a go-plugin 1.0.1 host in Go drives the example KV plugin', { skip, concurrency: 2 }, () => {
   before(async () => {
@@ -97,9 +98,11 @@ describe('a go-plugin 1.0.1 host in Go drives the example KV plugin', { skip, co
     });
     assert.equal(build.exitCode, 0, `${explain(build)}\n(needs ${INSTALL})`);
     receiver = await startOtlpReceiver();
+    hanging = await startOtlpReceiver({ hang: true });
   });
   after(() => {
     receiver?.close();
+    hanging?.close();
     rmSync(workDir, { recursive: true, force: true });
   });
 
@@ -139,6 +142,16 @@ describe('a go-plugin 1.0.1 host in Go drives the example KV plugin', { skip, co
         assert.equal(spans.filter((span) => span.name === 'proto.KV/Get').length, 2, 'two Gets');
       });
     }
+  }
+
+  // A collector that never answers: the plugin's final flush (spans pending at Shutdown's
+  // process.exit()) must end inside go-plugin's 2 s kill window with the default settings.
+  for (const runtime of PLUGIN_RUNTIMES) {
+    test(`plugin on ${runtime} under the agent, collector hanging: it still exits by itself before the kill`, async () => {
+      const result = await runHost([], pluginCommand(runtime, true), { OTEL_EXPORTER_OTLP_ENDPOINT: hanging.url });
+      assertGracefulRun(result, false);
+      assert.match(result.stderr, /rpcplugin-telemetry: telemetry pending at exit is lost: /, explain(result));
+    });
   }
 
   // The check above can fail: a plugin that ignores Shutdown is killed after 2 s, and the host says so.

@@ -6,7 +6,13 @@
  */
 import type { BatchConfig, Config, Instrumentation, OtlpExporterConfig, RpcConventions, Signal } from './config.ts';
 import type { SettingSource } from './settings.ts';
-import { DEFAULT_OTLP_ENDPOINTS, INSTRUMENTATIONS, type Values, type VariableName } from './variables.ts';
+import {
+  DEFAULT_OTLP_ENDPOINTS,
+  INSTRUMENTATIONS,
+  PLUGIN_SHUTDOWN_TIMEOUT_MS,
+  type Values,
+  type VariableName,
+} from './variables.ts';
 
 // go-plugin's host sets these for the plugin it launches (hashicorp/go-plugin client.go).
 const PLUGIN_HOST_VARIABLES = ['PLUGIN_PROTOCOL_VERSIONS', 'PLUGIN_MIN_PORT'] as const;
@@ -68,12 +74,13 @@ class DerivationRecord {
   config(): Config {
     const { values } = this;
     const limits = this.limits();
+    const plugin = this.role();
     return {
       enabled: values.RPCPLUGIN_TELEMETRY && !values.OTEL_SDK_DISABLED,
       strict: values.RPCPLUGIN_STRICT,
       denoBuiltinTelemetry: values.OTEL_DENO,
       logLevel: values.OTEL_LOG_LEVEL,
-      shutdownTimeoutMs: values.RPCPLUGIN_SHUTDOWN_TIMEOUT,
+      shutdownTimeoutMs: this.shutdownTimeout(plugin.role),
       instrumentations: instrumentationsOf(values.RPCPLUGIN_INSTRUMENTATIONS),
       rpcConventions: rpcConventionsOf(values.OTEL_SEMCONV_STABILITY_OPT_IN),
       resource: {
@@ -109,7 +116,7 @@ class DerivationRecord {
         baggage: values.BAGGAGE,
       },
       plugin: {
-        ...this.role(),
+        ...plugin,
         magicCookieKey: values.RPCPLUGIN_MAGIC_COOKIE_KEY,
         captureMetadata: values.RPCPLUGIN_GRPC_CAPTURE_METADATA,
       },
@@ -227,6 +234,15 @@ class DerivationRecord {
         attributeCountLimit: count('OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT'),
       },
     };
+  }
+
+  /** A plugin's final flush must end before its host's kill: a shorter default, unless the user set one. */
+  private shutdownTimeout(role: Config['plugin']['role']): number {
+    if (role !== 'plugin' || this.resolved.sources.RPCPLUGIN_SHUTDOWN_TIMEOUT !== 'default') {
+      return this.values.RPCPLUGIN_SHUTDOWN_TIMEOUT;
+    }
+    this.note('RPCPLUGIN_SHUTDOWN_TIMEOUT', PLUGIN_SHUTDOWN_TIMEOUT_MS, 'derived');
+    return PLUGIN_SHUTDOWN_TIMEOUT_MS;
   }
 
   private role(): Pick<Config['plugin'], 'role' | 'roleReason'> {

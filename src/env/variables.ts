@@ -21,6 +21,12 @@ import {
 } from './value-kinds.ts';
 import { type AnyVariable, type Group, type ValueOf, type Variable, variable } from './variable-definition.ts';
 
+/**
+ * RPCPLUGIN_SHUTDOWN_TIMEOUT's default in the plugin role: well inside the 2 s a go-plugin host waits
+ * after Controller.Shutdown before it kills the plugin (hashicorp/go-plugin client.go, Kill).
+ */
+export const PLUGIN_SHUTDOWN_TIMEOUT_MS = 1500;
+
 export const PROPAGATORS = ['tracecontext', 'baggage', 'b3', 'b3multi', 'jaeger', 'none'] as const;
 export const SAMPLERS = [
   'always_on',
@@ -255,7 +261,9 @@ export const variables = {
   RPCPLUGIN_SHUTDOWN_TIMEOUT: variable({
     kind: integer(ms),
     default: 3000,
-    description: 'How long the agent may hold the exit of the process to flush telemetry.',
+    defaultText: `3000; ${PLUGIN_SHUTDOWN_TIMEOUT_MS} in the plugin role`,
+    description:
+      'How long the agent may hold the exit of the process to flush telemetry. In the plugin role the default is shorter: a go-plugin host kills the plugin 2 s after asking it to shut down, and a flush cut by that kill sends nothing.',
     group: 'General',
   }),
   OTEL_LOG_LEVEL: variable({
