@@ -34,9 +34,15 @@ function oid(dotted) {
   return der(0x06, Buffer.from(bytes));
 }
 
-/** A positive INTEGER from big-endian bytes. */
+/**
+ * A positive INTEGER from big-endian bytes, in DER's minimal form: no leading zero byte unless the
+ * next byte's high bit needs it (Go's x509 rejects a serial number encoded otherwise).
+ */
 function integer(bytes) {
-  return der(0x02, bytes[0] & 0x80 ? Buffer.concat([Buffer.from([0]), bytes]) : bytes);
+  let start = 0;
+  while (start < bytes.length - 1 && bytes[start] === 0) start++;
+  const minimal = bytes.subarray(start);
+  return der(0x02, minimal[0] & 0x80 ? Buffer.concat([Buffer.from([0]), minimal]) : minimal);
 }
 
 /** UTCTime up to 2049, GeneralizedTime from 2050, as RFC 5280 requires. */
