@@ -368,8 +368,11 @@ describe('agent export, end to end', { concurrency: true }, () => {
             { OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '0', OTEL_SERVICE_NAME: 'sampler-ratio-0' },
             { OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '1', OTEL_SERVICE_NAME: 'sampler-ratio-1' },
           ];
+          // Three apps at once: on a loaded machine their exit flush can pass the 3 s default.
           const results = await Promise.all(
-            cases.map((env) => run(row, { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url })),
+            cases.map((env) =>
+              run(row, { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, RPCPLUGIN_SHUTDOWN_TIMEOUT: '15000' }),
+            ),
           );
           for (const result of results) {
             assertAppEndedWell(result);
