@@ -15,6 +15,7 @@ import { type CountingShutdowns, jsonRecordExporter } from './support/json-expor
 import {
   type Answer,
   holdOpen,
+  latch,
   type Script,
   type ScriptedServer,
   startScriptedServer,
@@ -84,15 +85,6 @@ function addAll(queue: BatchQueue<number>, records: Iterable<number>): void {
 }
 
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, index) => from + index);
-
-/** A promise and the function that resolves it: holds a scripted answer back until the test says. */
-function latch(): { promise: Promise<void>; release: () => void } {
-  let release = () => {};
-  const promise = new Promise<void>((resolve) => {
-    release = resolve;
-  });
-  return { promise, release };
-}
 
 describe('batch queue', () => {
   test('a full batch (maxExportBatchSize) goes out at once; the rest waits for the schedule delay or a flush', () =>

@@ -17,6 +17,7 @@ import { type CountingShutdowns, jsonMetricExporter } from './support/json-expor
 import {
   type Answer,
   holdOpen,
+  latch,
   type Script,
   type ScriptedServer,
   startScriptedServer,
@@ -96,15 +97,6 @@ async function withReader(script: Script, options: ReaderOptions, body: (rig: Ri
     transport.shutdown();
     release();
   }
-}
-
-/** A promise and the function that resolves it: holds a scripted answer back until the test says. */
-function latch(): { promise: Promise<void>; release: () => void } {
-  let release = () => {};
-  const promise = new Promise<void>((resolve) => {
-    release = resolve;
-  });
-  return { promise, release };
 }
 
 describe('periodic metric reader', () => {

@@ -145,3 +145,12 @@ export async function withScriptedServer<T>(script: Script, body: (server: Scrip
     release();
   }
 }
+
+/** A promise and the function that resolves it: holds a scripted answer back until the test says. */
+export function latch(): { promise: Promise<void>; release: () => void } {
+  let release = () => {};
+  const promise = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  return { promise, release };
+}
