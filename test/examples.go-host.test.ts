@@ -128,13 +128,7 @@ describe('a go-plugin 1.0.1 host in Go drives the example KV plugin', { skip, co
         });
         assertGracefulRun(result, autoMTLS);
         const names = ['proto.KV/Put', 'proto.KV/Get', 'plugin.GRPCController/Shutdown'];
-        const spans = await receiver.waitFor(
-          (r) => {
-            const ours = r.spans().filter((span) => span.resource['service.name'] === service);
-            return names.every((name) => ours.some((span) => span.name === name)) && ours;
-          },
-          { description: `${names.join(', ')} from ${service}` },
-        );
+        const spans = await receiver.waitForServiceSpans(service, names);
         for (const name of names) {
           for (const span of spans.filter((s) => s.name === name)) assert.equal(span.kind, SpanKind.SERVER, name);
         }

@@ -116,13 +116,7 @@ describe('the example host drives the example KV plugin', { concurrency: 2 }, ()
       });
       assertHostRun(result);
       const names = ['proto.KV/Put', 'proto.KV/Get', 'proto.KV/Watch'];
-      const spans = await receiver.waitFor(
-        (r) => {
-          const ours = r.spans().filter((span) => span.resource['service.name'] === service);
-          return names.every((name) => ours.some((span) => span.name === name)) && ours;
-        },
-        { description: `${names.join(', ')} from ${service}` },
-      );
+      const spans = await receiver.waitForServiceSpans(service, names);
       for (const name of names) {
         const found = spans.filter((span) => span.name === name);
         assert.ok(found.length > 0, name);

@@ -6,12 +6,11 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { createHttpTransport } from '../src/agent/exporters/otlp-http-transport.ts';
 import { BatchQueue } from '../src/agent/pipelines/batch-queue.ts';
 import { MAX_TIMER_DELAY_MS } from '../src/agent/runtime/timer-delay.ts';
 import type { BatchConfig } from '../src/env/index.ts';
 import { type DiagRecording, recordDiagnostics } from './support/diag-recorder.ts';
-import { type CountingShutdowns, jsonRecordExporter } from './support/json-exporters.ts';
+import { type CountingShutdowns, jsonRecordExporter, jsonTransport } from './support/json-exporters.ts';
 import {
   type Answer,
   holdOpen,
@@ -49,13 +48,7 @@ async function withQueue(
 ): Promise<void> {
   const server = await startScriptedServer(script);
   const finalFlush = new AbortController();
-  const transport = createHttpTransport({
-    url: server.url,
-    headers: { 'Content-Type': 'application/json' },
-    compression: 'none',
-    tls: {},
-    finalFlush: finalFlush.signal,
-  });
+  const transport = jsonTransport(server.url, finalFlush.signal);
   const exporter = jsonRecordExporter<number>(transport, 10_000);
   const queue = new BatchQueue<number>(exporter, { ...BATCH, ...batch }, 'records');
   const diagnostics = recordDiagnostics();

@@ -8,12 +8,11 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { DiagLogLevel } from '@opentelemetry/api';
 import { MeterProvider, type MetricProducer } from '@opentelemetry/sdk-metrics';
-import { createHttpTransport } from '../src/agent/exporters/otlp-http-transport.ts';
 import { HistogramRegistry } from '../src/agent/pipelines/histogram-registry.ts';
 import { PeriodicReader } from '../src/agent/pipelines/periodic-reader.ts';
 import { MAX_TIMER_DELAY_MS } from '../src/agent/runtime/timer-delay.ts';
 import { type DiagRecording, recordDiagnostics } from './support/diag-recorder.ts';
-import { type CountingShutdowns, jsonMetricExporter } from './support/json-exporters.ts';
+import { type CountingShutdowns, jsonMetricExporter, jsonTransport } from './support/json-exporters.ts';
 import {
   type Answer,
   holdOpen,
@@ -55,13 +54,7 @@ interface Rig {
 async function withReader(script: Script, options: ReaderOptions, body: (rig: Rig) => Promise<void>): Promise<void> {
   const server = await startScriptedServer(script);
   const finalFlush = new AbortController();
-  const transport = createHttpTransport({
-    url: server.url,
-    headers: { 'Content-Type': 'application/json' },
-    compression: 'none',
-    tls: {},
-    finalFlush: finalFlush.signal,
-  });
+  const transport = jsonTransport(server.url, finalFlush.signal);
   const exporter = jsonMetricExporter(transport, 10_000);
   const producer = options.histograms?.producer();
   const producers: MetricProducer[] = producer === undefined ? [] : [producer];

@@ -7,7 +7,19 @@ import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
 import { type ExportResponse, type IExporterTransport, OTLPExporterError } from '@opentelemetry/otlp-exporter-base';
 import { JsonMetricsSerializer } from '@opentelemetry/otlp-transformer';
 import type { PushMetricExporter, ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import { createHttpTransport } from '../../src/agent/exporters/otlp-http-transport.ts';
 import type { RecordExporter } from '../../src/agent/pipelines/batch-queue.ts';
+
+/** Our HTTP transport posting uncompressed JSON to `url` (a test server), with the final flush it obeys. */
+export function jsonTransport(url: string, finalFlush: AbortSignal): IExporterTransport {
+  return createHttpTransport({
+    url,
+    headers: { 'Content-Type': 'application/json' },
+    compression: 'none',
+    tls: {},
+    finalFlush,
+  });
+}
 
 /** An exporter that also counts its shutdowns. */
 export interface CountingShutdowns {

@@ -14,7 +14,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { createRequire } from 'node:module';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { REPO_ROOT } from './runtimes.ts';
@@ -855,6 +855,17 @@ export class OtlpReceiver {
     this.requests.length = 0;
   }
 
+  /** Waits until `service` has sent a span of each of `names`; resolves with every span of that service. */
+  waitForServiceSpans(service: string, names: readonly string[], options: WaitOptions = {}): Promise<ReceivedSpan[]> {
+    return this.waitFor(
+      (receiver) => {
+        const ours = receiver.spans().filter((span) => span.resource['service.name'] === service);
+        return names.every((name) => ours.some((span) => span.name === name)) && ours;
+      },
+      { description: `${names.join(', ')} from ${service}`, ...options },
+    );
+  }
+
   /**
    * Resolves with the predicate's first truthy result, checked now and after every request;
    * rejects on timeout (or close) with what was received, so a failing test says what it got.
@@ -1029,19 +1040,24 @@ function show(value: AttributeValue): string {
   );
 }
 
-/** Starts a receiver on 127.0.0.1, on a free port. */
-export async function startOtlpReceiver(options: OtlpReceiverOptions = {}): Promise<OtlpReceiver> {
-  const { tls } = options;
-  const server = tls
-    ? createHttpsServer({ ...tls, requestCert: tls.ca !== undefined, rejectUnauthorized: tls.ca !== undefined })
-    : createServer();
-  await new Promise<void>((resolve, reject) => {
+/** Listens on a free port of 127.0.0.1; rejects with the listen error. */
+export function listenOnLoopback(server: NetServer): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       server.off('error', reject);
       resolve();
     });
   });
+}
+
+/** Starts a receiver on 127.0.0.1, on a free port. */
+export async function startOtlpReceiver(options: OtlpReceiverOptions = {}): Promise<OtlpReceiver> {
+  const { tls } = options;
+  const server = tls
+    ? createHttpsServer({ ...tls, requestCert: tls.ca !== undefined, rejectUnauthorized: tls.ca !== undefined })
+    : createServer();
+  await listenOnLoopback(server);
   // A test that forgets close() must not keep its process alive forever: whatever a test awaits
   // (a child process, an export, waitFor's timer) keeps the event loop running on its own.
   server.unref();
