@@ -95,4 +95,9 @@ export interface Config {
     readonly magicCookieKey: string;
     readonly captureMetadata: readonly string[];
   };
+  /** Outgoing HTTP requests (RPCPLUGIN_HTTP_CAPTURE_*): header names recorded on client spans, lowercase. */
+  readonly http: {
+    readonly captureRequestHeaders: readonly string[];
+    readonly captureResponseHeaders: readonly string[];
+  };
 }

@@ -120,6 +120,10 @@ class DerivationRecord {
         magicCookieKey: values.RPCPLUGIN_MAGIC_COOKIE_KEY,
         captureMetadata: values.RPCPLUGIN_GRPC_CAPTURE_METADATA,
       },
+      http: {
+        captureRequestHeaders: values.RPCPLUGIN_HTTP_CAPTURE_REQUEST_HEADERS,
+        captureResponseHeaders: values.RPCPLUGIN_HTTP_CAPTURE_RESPONSE_HEADERS,
+      },
     };
   }
 

@@ -10,6 +10,7 @@ import {
   environmentVariableName,
   filePath,
   headerKey,
+  httpHeaderNames,
   httpUrl,
   integer,
   keyValues,
@@ -37,7 +38,7 @@ export const SAMPLERS = [
   'parentbased_traceidratio',
 ] as const;
 export const OTLP_PROTOCOLS = ['http/protobuf', 'http/json', 'grpc'] as const;
-export const INSTRUMENTATIONS = ['grpc', 'pino', 'process'] as const;
+export const INSTRUMENTATIONS = ['grpc', 'http', 'pino', 'process'] as const;
 export const LOG_LEVELS = ['none', 'error', 'warn', 'info', 'debug', 'verbose', 'all'] as const;
 
 const ms = { min: 0, unit: 'ms' } as const;
@@ -255,7 +256,7 @@ export const variables = {
     kind: choiceList([...INSTRUMENTATIONS, 'all', 'none'] as const, { exclusive: ['none'] }),
     default: ['all'],
     description:
-      'Which areas are instrumented: grpc (@grpc/grpc-js client and server), pino (log correlation and export), process (memory and runtime gauges); all or none.',
+      'Which areas are instrumented: grpc (@grpc/grpc-js client and server), http (outgoing fetch and node:http(s) requests), pino (log correlation and export), process (memory and runtime gauges); all or none.',
     group: 'General',
   }),
   RPCPLUGIN_SHUTDOWN_TIMEOUT: variable({
@@ -435,6 +436,23 @@ export const variables = {
     defaultText: 'none',
     description:
       'Request metadata keys recorded as span attributes (rpc.grpc.request.metadata.<key>); values of secret-looking keys are redacted.',
+    group: 'Plugin',
+  }),
+  // HTTP client header capture (src/agent/http, docs/http.md).
+  RPCPLUGIN_HTTP_CAPTURE_REQUEST_HEADERS: variable({
+    kind: httpHeaderNames(),
+    default: [],
+    defaultText: 'none',
+    description:
+      'Headers of outgoing HTTP requests recorded on their client spans (http.request.header.<name>); values of secret-looking names are redacted.',
+    group: 'Plugin',
+  }),
+  RPCPLUGIN_HTTP_CAPTURE_RESPONSE_HEADERS: variable({
+    kind: httpHeaderNames(),
+    default: [],
+    defaultText: 'none',
+    description:
+      'Headers of the responses to outgoing HTTP requests recorded on their client spans (http.response.header.<name>); values of secret-looking names are redacted.',
     group: 'Plugin',
   }),
 };

@@ -69,3 +69,11 @@ export function processMeasurements(): ProcessMeasurements {
   const { name } = detectRuntime();
   return { v8HeapSpaces: name !== 'bun', eventLoopDelay: name !== 'deno' };
 }
+
+/**
+ * Whether the global fetch is undici's and reports each request on undici's diagnostics channels
+ * (Node, which lists its bundled undici in process.versions); Bun's and Deno's native fetch do not.
+ */
+export function fetchPublishesDiagnostics(): boolean {
+  return typeof (process.versions as { undici?: unknown }).undici === 'string';
+}

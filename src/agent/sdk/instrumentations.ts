@@ -5,6 +5,7 @@
  */
 import type { Config, Instrumentation } from '../../env/index.ts';
 import { instrumentGrpc } from '../grpc/index.ts';
+import { instrumentHttp } from '../http/index.ts';
 import { instrumentPino } from '../logs/index.ts';
 import { startProcessMetrics } from '../process/index.ts';
 import { warn } from './diagnostics.ts';
@@ -14,6 +15,7 @@ type Starter = (config: Config, parts: SharedInstruments) => void;
 
 const STARTERS: Record<Instrumentation, Starter> = {
   grpc: instrumentGrpc,
+  http: instrumentHttp,
   pino: instrumentPino,
   process: startProcessMetrics,
 };
