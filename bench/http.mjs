@@ -3,6 +3,7 @@
 //
 //   npm run build && node bench/http.mjs [--runtimes node24,bun,deno] [--clients fetch,http]
 //                                        [--rounds 3] [--duration 3000] [--warmup 1000] [--concurrency 16]
+//                                        [--agent-env NAME=value,…]
 //
 // bench/http-bench-app.cjs makes GET requests to a local node:http server in this process, which
 // answers "ok" at once; each measurement runs it bare, under the agent's preload (dist/register.mjs,
@@ -34,8 +35,16 @@ const { values: options } = parseArgs({
     duration: { type: 'string', default: '3000' },
     warmup: { type: 'string', default: '1000' },
     concurrency: { type: 'string', default: '16' },
+    'agent-env': { type: 'string', default: '' },
   },
 });
+/** Extra variables for the agent's runs (`--agent-env RPCPLUGIN_INSTRUMENTATIONS=http,…`): to measure one part. */
+const AGENT_ENV = Object.fromEntries(
+  options['agent-env']
+    .split(',')
+    .filter((entry) => entry.includes('='))
+    .map((entry) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)]),
+);
 
 const node = (command) => ({
   command,
