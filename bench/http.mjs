@@ -105,6 +105,7 @@ function measure(runtime, client, mode) {
     ...(mode === 'bare'
       ? {}
       : { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_SERVICE_NAME: `bench-http-${runtime}` }),
+    ...(mode === 'agent' ? AGENT_ENV : {}),
   };
   return new Promise((resolve, reject) => {
     const child = spawn(command, [...args(mode), APP], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
