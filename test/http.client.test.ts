@@ -23,7 +23,20 @@ import {
 } from './support/otlp-receiver.ts';
 import { AGENT_RUNS, isNodeLine, RUNTIME_RUNS, type RuntimeName } from './support/runtimes.ts';
 
-/** What each step gets, with or without the agent, on every runtime. */
+/**
+ * What the app sees of fetch itself (its name, length and own properties) and of the Response of a
+ * followed redirect made from a Request object, measured on each runtime without the agent.
+ */
+const FETCH_SHAPE: Readonly<Record<RuntimeName, string>> = {
+  node20: 'fetch 1 length,name,prototype true true /ok ok',
+  node22: 'fetch 1 length,name,prototype true true /ok ok',
+  node24: 'fetch 1 length,name,prototype true true /ok ok',
+  node26: 'fetch 1 length,name,prototype true true /ok ok',
+  bun: 'fetch 1 length,name,preconnect true true /ok ok',
+  deno: 'fetch 0 length,name,prototype true true /ok ok',
+};
+
+/** What each step gets, with or without the agent, on every runtime (fetch-shape: FETCH_SHAPE). */
 const RESULTS = {
   get: 'done',
   'fetch-ok': '200 ok',
@@ -62,6 +75,12 @@ function outcomes(runtime: RuntimeName): Record<string, Outcome[]> {
     'fetch-500': [{ path: '/status/500', status: 500, errorType: '500' }],
     'http-404': [{ path: '/status/404', status: 404, errorType: '404' }],
     'fetch-redirect': fetchSeesRedirects(runtime)
+      ? [
+          { path: '/redirect', status: 302 },
+          { path: '/ok', status: 200 },
+        ]
+      : [{ path: '/redirect', status: 200 }],
+    'fetch-shape': fetchSeesRedirects(runtime)
       ? [
           { path: '/redirect', status: 302 },
           { path: '/ok', status: 200 },
@@ -110,7 +129,7 @@ describe('HTTP client telemetry', { concurrency: 2 }, () => {
       });
 
       test('the app gets what it gets without the agent', () => {
-        assert.deepEqual(run.results, RESULTS);
+        assert.deepEqual(run.results, { ...RESULTS, 'fetch-shape': FETCH_SHAPE[row.runtime] });
       });
 
       test('one trace: gRPC client → gRPC server → each HTTP client span → the HTTP server', () => {
@@ -130,7 +149,8 @@ describe('HTTP client telemetry', { concurrency: 2 }, () => {
             const header = `00-${span.traceId}-${span.spanId}-01`;
             const received = target.of(run.id, step).filter((request) => request.traceparent === header);
             // Bun's and Deno's fetch follow a redirect with the same headers: both requests carry the one span's context.
-            const requests = step === 'fetch-redirect' && !fetchSeesRedirects(row.runtime) ? 2 : 1;
+            const redirected = step === 'fetch-redirect' || step === 'fetch-shape';
+            const requests = redirected && !fetchSeesRedirects(row.runtime) ? 2 : 1;
             assert.equal(
               received.length,
               propagates(step, row.runtime) ? requests : 0,

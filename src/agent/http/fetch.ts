@@ -30,52 +30,55 @@ export function wrapGlobalFetch(telemetry: HttpClientTelemetry): void {
   const original = globalThis.fetch as Fetch & { [WRAPPED]?: true };
   if (typeof original !== 'function' || original[WRAPPED]) return;
 
+  // A method, which has no `prototype` of its own (Bun's fetch has none; Deno's, copied below, has).
   // Rest parameters: the runtime's fetch gets exactly the arguments the app gave, however many.
-  function fetch(this: unknown, ...args: [input: string | URL | Request, init?: RequestInit]): Promise<Response> {
-    const parent = context.active();
-    if (isTracingSuppressed(parent)) return Reflect.apply(original, this, args);
-    const [input, init] = args;
-    let call: HttpCall;
-    let sentInit: RequestInit;
-    try {
-      const request = input instanceof Request ? input : undefined;
-      const url = request?.url ?? (input instanceof URL ? input.href : String(input));
-      const headers = new Headers(init?.headers ?? request?.headers);
-      const parsed = new URL(url);
-      call = telemetry.start(
-        {
-          method: fetchMethod(init?.method ?? request?.method),
-          origin: parsed.origin,
-          url: parsed.href,
-          headers: (name) => headers.get(name) ?? undefined,
-        },
-        parent,
-      );
-      telemetry.inject(call, headers, headersSetter);
-      sentInit = { ...init, headers };
-    } catch {
-      // Something the agent cannot read (fetch itself will say what is wrong with it).
-      return Reflect.apply(original, this, args);
-    }
-    let pending: Promise<Response>;
-    try {
-      pending = Reflect.apply(original, this, [input, sentInit]);
-    } catch (error) {
-      telemetry.fail(call, error);
-      throw error;
-    }
-    return pending.then(
-      (response) => {
-        telemetry.respond(call, response.status, (name) => response.headers.get(name) ?? undefined);
-        watchBody(telemetry, call, response);
-        return response;
-      },
-      (error: unknown) => {
+  const { fetch } = {
+    fetch(this: unknown, ...args: [input: string | URL | Request, init?: RequestInit]): Promise<Response> {
+      const parent = context.active();
+      if (isTracingSuppressed(parent)) return Reflect.apply(original, this, args);
+      const [input, init] = args;
+      let call: HttpCall;
+      let sentInit: RequestInit;
+      try {
+        const request = input instanceof Request ? input : undefined;
+        const url = request?.url ?? (input instanceof URL ? input.href : String(input));
+        const headers = new Headers(init?.headers ?? request?.headers);
+        const parsed = new URL(url);
+        call = telemetry.start(
+          {
+            method: fetchMethod(init?.method ?? request?.method),
+            origin: parsed.origin,
+            url: parsed.href,
+            headers: (name) => headers.get(name) ?? undefined,
+          },
+          parent,
+        );
+        telemetry.inject(call, headers, headersSetter);
+        sentInit = { ...init, headers };
+      } catch {
+        // Something the agent cannot read (fetch itself will say what is wrong with it).
+        return Reflect.apply(original, this, args);
+      }
+      let pending: Promise<Response>;
+      try {
+        pending = Reflect.apply(original, this, [input, sentInit]);
+      } catch (error) {
         telemetry.fail(call, error);
         throw error;
-      },
-    );
-  }
+      }
+      return pending.then(
+        (response) => {
+          telemetry.respond(call, response.status, (name) => response.headers.get(name) ?? undefined);
+          watchBody(telemetry, call, response);
+          return response;
+        },
+        (error: unknown) => {
+          telemetry.fail(call, error);
+          throw error;
+        },
+      );
+    },
+  };
   Object.defineProperties(fetch, Object.getOwnPropertyDescriptors(original));
   Object.defineProperty(fetch, WRAPPED, { value: true });
   globalThis.fetch = fetch as Fetch;
