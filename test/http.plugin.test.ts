@@ -97,9 +97,7 @@ describe('host → plugin → HTTP server, one trace across processes', { concur
         const step = stepOf(span) as string;
         assert.equal(span.traceId, client.traceId, step);
         assert.equal(span.parentSpanId, server.spanId, step);
-        // Node 20's node:http carries no trace context (docs/http.md).
-        const propagated = row.runtime !== 'node20' || step.startsWith('fetch');
-        const header = propagated ? `00-${span.traceId}-${span.spanId}-01` : undefined;
+        const header = `00-${span.traceId}-${span.spanId}-01`;
         assert.deepEqual(
           target.of(run, step).map((request) => request.traceparent),
           [header],

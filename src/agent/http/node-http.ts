@@ -5,18 +5,21 @@
  *
  * - `http.client.request.created` (Node 22 and later, Bun, Deno): the request exists and its headers
  *   are not written yet, so the span starts and the trace context is set as headers here.
- * - `http.client.request.start` (every version): on Node 20, which has no `created`, the span starts
- *   here. The headers are already written by then (setHeader throws ERR_HTTP_HEADERS_SENT), so a
- *   node:http request on Node 20 carries no trace context (docs/http.md); its fetch does.
+ * - Node 20 has no `created`, and its `start` comes after the headers are composed (setHeader throws
+ *   ERR_HTTP_HEADERS_SENT there). So on Node 20 only, the span starts when ClientRequest composes its
+ *   headers (`_storeHeader`, which every request calls once, from its constructor or its first write),
+ *   and the trace context is set just before: the one internal method the agent wraps, on a Node line
+ *   that no longer changes.
  * - `http.client.response.finish`: the response's headers arrived (despite the name); the span ends
  *   with the response's `end`, or with its `close` when it was cut short.
  * - `http.client.request.error`: the request failed. The agent never listens for `error` itself: a
  *   listener would keep an unhandled error from reaching the app.
  */
 import diagnosticsChannel from 'node:diagnostics_channel';
-import type { ClientRequest, IncomingMessage } from 'node:http';
+import http, { type ClientRequest, type IncomingMessage } from 'node:http';
 import { context, type TextMapSetter } from '@opentelemetry/api';
 import { isTracingSuppressed } from '@opentelemetry/core';
+import { nodeHttpPublishesRequestCreated } from '../runtime/runtime.ts';
 import type { HttpCall, HttpClientTelemetry } from './telemetry.ts';
 
 const headerSetter: TextMapSetter<ClientRequest> = {
@@ -53,11 +56,7 @@ export function subscribeNodeHttp(telemetry: HttpClientTelemetry): void {
     if (call !== undefined) telemetry.inject(call, request, headerSetter);
   });
 
-  diagnosticsChannel.subscribe('http.client.request.start', (message) => {
-    const { request } = message as { request: ClientRequest };
-    const call = begin(request);
-    if (call !== undefined && !request.headersSent) telemetry.inject(call, request, headerSetter);
-  });
+  if (!nodeHttpPublishesRequestCreated()) composeHeadersWith(begin, telemetry);
 
   diagnosticsChannel.subscribe('http.client.response.finish', (message) => {
     const { request, response } = message as { request: ClientRequest; response: IncomingMessage };
@@ -77,6 +76,29 @@ export function subscribeNodeHttp(telemetry: HttpClientTelemetry): void {
     const call = calls.get(request);
     if (call !== undefined) telemetry.fail(call, error);
   });
+}
+
+/** The part of ClientRequest's prototype that composes a request's header block (Node 20). */
+interface HeaderComposer {
+  _storeHeader?: (this: ClientRequest, firstLine: string, headers: unknown) => unknown;
+}
+
+/** Node 20: starts the span and sets the trace context as ClientRequest composes its headers. */
+function composeHeadersWith(begin: (request: ClientRequest) => HttpCall | undefined, telemetry: HttpClientTelemetry) {
+  const prototype = http.ClientRequest.prototype as unknown as HeaderComposer;
+  const storeHeader = prototype._storeHeader;
+  if (typeof storeHeader !== 'function')
+    throw new Error('node:http has no ClientRequest _storeHeader to start spans at');
+  prototype._storeHeader = function (this: ClientRequest, firstLine: string, headers: unknown) {
+    try {
+      const call = begin(this);
+      // Headers given as an array are composed from that array, not from setHeader's table.
+      if (call !== undefined && !Array.isArray(headers)) telemetry.inject(call, this, headerSetter);
+    } catch {
+      // The request goes out as the app made it.
+    }
+    return storeHeader.call(this, firstLine, headers);
+  };
 }
 
 /** `scheme://host:port` of a request: the port from the Host header that Node composed (`host:port`). */

@@ -77,3 +77,12 @@ export function processMeasurements(): ProcessMeasurements {
 export function fetchPublishesDiagnostics(): boolean {
   return typeof (process.versions as { undici?: unknown }).undici === 'string';
 }
+
+/**
+ * Whether node:http publishes `http.client.request.created`, where a request's headers can still be
+ * set: Node 22 and later, and Bun and Deno (which report Node 26's API level). Node 20 does not.
+ */
+export function nodeHttpPublishesRequestCreated(): boolean {
+  const major = Number.parseInt(process.versions.node ?? '', 10);
+  return !(major < 22);
+}
