@@ -125,6 +125,7 @@ class DerivationRecord {
         ...plugin,
         magicCookieKey: values.RPCPLUGIN_MAGIC_COOKIE_KEY,
         captureMetadata: values.RPCPLUGIN_GRPC_CAPTURE_METADATA,
+        logFormat: values.RPCPLUGIN_LOG_FORMAT,
       },
     };
   }
