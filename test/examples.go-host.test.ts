@@ -134,6 +134,12 @@ describe('a go-plugin 1.0.1 host in Go drives the example KV plugin', { skip, co
         }
         assert.equal(spans.filter((span) => span.name === 'proto.KV/Put').length, 2, 'two Puts');
         assert.equal(spans.filter((span) => span.name === 'proto.KV/Get').length, 2, 'two Gets');
+        // go-plugin's Kill() sent Shutdown; the plugin's handler then exited with code 0.
+        const stops = await receiver.waitForServiceSpans(service, ['rpcplugin.plugin.stop']);
+        const stop = stops.filter((span) => span.name === 'rpcplugin.plugin.stop');
+        assert.equal(stop.length, 1, 'one stop span');
+        assert.equal(stop[0]?.attributes['rpcplugin.plugin.stop.reason'], 'shutdown_rpc');
+        assert.equal(stop[0]?.attributes['process.exit.code'], 0);
       });
     }
   }
