@@ -61,6 +61,25 @@ export function formatValue(value: AttributeValue): string {
 const SHOWN_PREFIXES = ['rpc.', 'rpcplugin.', 'error.'];
 const NOT_SHOWN = new Set(['rpc.system', 'rpc.system.name', 'rpc.service', 'rpc.method', 'rpc.method_original']);
 const FIRST = ['rpc.grpc.status_code', 'rpc.response.status_code', 'error.type'];
+const GRPC_CODES = [
+  'OK',
+  'CANCELLED',
+  'UNKNOWN',
+  'INVALID_ARGUMENT',
+  'DEADLINE_EXCEEDED',
+  'NOT_FOUND',
+  'ALREADY_EXISTS',
+  'PERMISSION_DENIED',
+  'RESOURCE_EXHAUSTED',
+  'FAILED_PRECONDITION',
+  'ABORTED',
+  'OUT_OF_RANGE',
+  'UNIMPLEMENTED',
+  'INTERNAL',
+  'UNAVAILABLE',
+  'DATA_LOSS',
+  'UNAUTHENTICATED',
+];
 const rank = (key: string) => (FIRST.includes(key) ? FIRST.indexOf(key) : FIRST.length);
 
 export function notableAttributes(span: Span): string[] {
@@ -73,6 +92,11 @@ export function notableAttributes(span: Span): string[] {
   const keys = Object.keys(span.attributes)
     .filter((key) => !NOT_SHOWN.has(key) && SHOWN_PREFIXES.some((prefix) => key.startsWith(prefix)))
     .sort((a, b) => rank(a) - rank(b));
-  for (const key of keys) shown.push(`${key}=${formatValue(span.attributes[key] ?? null)}`);
+  for (const key of keys) {
+    const value = span.attributes[key] ?? null;
+    const code = key === 'rpc.grpc.status_code' && typeof value === 'number' ? GRPC_CODES[value] : undefined;
+    // `rpc.` is implied on a line about an RPC, and the columns are few.
+    shown.push(`${key.replace(/^rpc\./, '')}=${formatValue(value)}${code === undefined ? '' : ` ${code}`}`);
+  }
   return shown;
 }

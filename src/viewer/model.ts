@@ -144,17 +144,20 @@ export class TraceModel {
       const quiet = now - entry.lastChangeMs;
       if (quiet >= (entry.hasRoot ? this.limits.settleMs : this.limits.quietMs)) ready.push(this.show(entry));
     }
-    return ready;
+    return ready.sort(byTraceStart);
   }
 
   /** Every trace not shown yet, complete or not (when the viewer stops). */
   takePending(): AssembledTrace[] {
-    return [...this.traces.values()].filter((entry) => entry.pending).map((entry) => this.show(entry));
+    return [...this.traces.values()]
+      .filter((entry) => entry.pending)
+      .map((entry) => this.show(entry))
+      .sort(byTraceStart);
   }
 
   /** Every trace kept, assembled, oldest first (for reports). */
   all(): AssembledTrace[] {
-    return [...this.traces.values()].map((entry) => assemble(entry));
+    return [...this.traces.values()].map((entry) => assemble(entry)).sort(byTraceStart);
   }
 
   private show(entry: TraceEntry): AssembledTrace {
@@ -200,6 +203,8 @@ const byStart = (a: { span: Span }, b: { span: Span }) =>
     : a.span.startTimeUnixNano > b.span.startTimeUnixNano
       ? 1
       : 0;
+const byTraceStart = (a: AssembledTrace, b: AssembledTrace) =>
+  a.startTimeUnixNano < b.startTimeUnixNano ? -1 : a.startTimeUnixNano > b.startTimeUnixNano ? 1 : 0;
 const byTime = (a: LogRecord, b: LogRecord) => (logTime(a) < logTime(b) ? -1 : logTime(a) > logTime(b) ? 1 : 0);
 
 /** A record's time, or when it was observed when the source gave none. */
@@ -230,14 +235,12 @@ function assemble(entry: TraceEntry): AssembledTrace {
   }
   let start: bigint | undefined;
   let end: bigint | undefined;
-  const services = new Set<string>();
   for (const node of nodes.values()) {
     node.children.sort(byStart);
     node.logs.sort(byTime);
     const { startTimeUnixNano, endTimeUnixNano } = node.span;
     if (start === undefined || startTimeUnixNano < start) start = startTimeUnixNano;
     if (end === undefined || endTimeUnixNano > end) end = endTimeUnixNano;
-    services.add(serviceOf(node.span));
   }
   traceLogs.sort(byTime);
   for (const record of traceLogs) {
@@ -246,6 +249,9 @@ function assemble(entry: TraceEntry): AssembledTrace {
     if (end === undefined || time > end) end = time;
   }
   roots.sort(byStart);
+  // In the order the tree shows them: the root's service first.
+  const services = new Set<string>();
+  for (const { node } of walk(roots)) services.add(serviceOf(node.span));
   return {
     traceId: entry.traceId,
     roots,

@@ -39,7 +39,9 @@ ol.waterfall{list-style:none;margin:0;padding:0}
 .log{padding-left:calc(var(--depth)*1.1rem + 1rem);font-family:ui-monospace,monospace;font-size:.8rem;color:#333}
 .log .severity{font-weight:600;margin-right:.5rem}
 table{border-collapse:collapse;font-size:.85rem}td,th{border-bottom:1px solid #eee;padding:2px 8px;text-align:left;vertical-align:top}
-svg.histogram{display:block;margin:.3rem 0 1rem}svg.histogram rect{fill:#3b82f6}svg.histogram text{font:10px sans-serif;fill:#555}
+#histograms{display:flex;flex-wrap:wrap;gap:.5rem 1.5rem}
+figure.method{margin:0}figure.method figcaption{font-size:.85rem;font-weight:600}
+svg.histogram{display:block;margin:.3rem 0}svg.histogram rect{fill:#3b82f6}svg.histogram text{font:10px sans-serif;fill:#555}
 `;
 
 /** Histogram bucket upper bounds in ms (log scale); the last bucket is everything above. */
@@ -174,7 +176,7 @@ export function renderHtmlReport(report: HtmlReport): string {
       : methods
           .map(
             (group) =>
-              `<h3 class="method">${html(group.label)} · ${group.durationsMs.length} call${group.durationsMs.length === 1 ? '' : 's'}</h3>${histogramSvg(group)}`,
+              `<figure class="method"><figcaption>${html(group.label)} · ${group.durationsMs.length} call${group.durationsMs.length === 1 ? '' : 's'} (ms)</figcaption>${histogramSvg(group)}</figure>`,
           )
           .join('');
   const spanCount = traces.reduce((sum, trace) => sum + trace.spanCount, 0);
@@ -186,10 +188,10 @@ export function renderHtmlReport(report: HtmlReport): string {
 <p class="summary">${traces.length} trace${traces.length === 1 ? '' : 's'}, ${spanCount} spans, written ${html(generatedAt.toISOString())}${
     evictedTraces > 0 ? `; ${evictedTraces} older traces were evicted to bound memory and are not shown` : ''
   }.</p>
-<h2>Latency per RPC method</h2>
-<div id="histograms">${histograms}</div>
 <h2>Traces</h2>
 <div id="traces">${traces.map(traceSection).join('\n')}</div>
+<h2>Latency per RPC method</h2>
+<div id="histograms">${histograms}</div>
 <h2>Log records</h2>
 <div id="logs">${logTable(traces, logs)}</div>
 </body></html>

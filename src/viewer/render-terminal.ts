@@ -138,19 +138,20 @@ export function renderTrace(trace: AssembledTrace, options: TerminalOptions): st
   const all = rows(trace.roots);
   const duration = trace.endTimeUnixNano - trace.startTimeUnixNano;
   const header = [
-    `trace ${trace.traceId}`,
+    `trace ${trace.traceId}${trace.shownBefore > 0 ? ' (updated: late arrivals)' : ''}`,
     `${trace.spanCount} span${trace.spanCount === 1 ? '' : 's'}`,
     trace.services.join(', '),
     formatDuration(duration > 0n ? duration : 0n),
-    ...(trace.shownBefore > 0 ? ['updated: more arrived after it was shown'] : []),
     ...(trace.droppedSpans > 0 ? [`${trace.droppedSpans} spans dropped (per-trace limit)`] : []),
     ...(trace.droppedLogs > 0 ? [`${trace.droppedLogs} log records dropped (per-trace limit)`] : []),
   ].join(' · ');
+  const title = `── ${header} `;
+  const rule = '─'.repeat(Math.max(0, width - [...title].length));
   const out = [
     line(
       [
-        { text: `── ${header} `, style: 'bold' },
-        { text: '─'.repeat(width), style: 'dim' },
+        { text: title, style: 'bold' },
+        { text: rule, style: 'dim' },
       ],
       options,
     ),
