@@ -119,7 +119,10 @@ describe('the trace model', () => {
     );
     assert.match(lines[1] ?? '', /^rpcplugin\.plugin\.launch +kv-host +internal +│█{22}│ +100 ms$/);
     assert.match(lines[2] ?? '', /^├─ rpcplugin\.plugin\.start +kv-plugin +internal +│ █{6} {15}│ +25\.0 ms$/);
-    assert.match(lines[3] ?? '', /^└─ proto\.KV\/Get +kv-host +client +│ {8}█{6} {8}│ +20\.0 ms grpc\.status_code=0 OK$/);
+    assert.match(
+      lines[3] ?? '',
+      /^└─ proto\.KV\/Get +kv-host +client +│ {8}█{6} {8}│ +20\.0 ms grpc\.status_code=0 OK$/,
+    );
     assert.match(lines[4] ?? '', /^ {3}└─ proto\.KV\/Get +kv-plugin +server +│ {9}█{4} {9}│ +10\.0 ms$/);
     assert.match(lines[5] ?? '', /^ {5,}\+50\.0 ms INFO +get +key=greeting$/);
   });
