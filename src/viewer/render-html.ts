@@ -146,7 +146,7 @@ function traceSection(trace: AssembledTrace): string {
   const root = trace.roots[0]?.span.name ?? '(log records only)';
   const duration = trace.endTimeUnixNano - trace.startTimeUnixNano;
   return (
-    `<section class="trace" data-trace-id="${trace.traceId}"><h2>${html(root)} · ${trace.spanCount} spans · ` +
+    `<section class="trace" data-trace-id="${trace.traceId}"><h2>${html(root)} · ${trace.spanCount} span${trace.spanCount === 1 ? '' : 's'} · ` +
     `${html(trace.services.join(', '))} · ${html(formatDuration(duration > 0n ? duration : 0n))} ` +
     `<small>${trace.traceId}</small></h2><ol class="waterfall">${items.join('')}</ol></section>`
   );
