@@ -127,6 +127,23 @@ describe('the trace model', () => {
     assert.match(lines[5] ?? '', /^ {5,}\+50\.0 ms INFO +get +key=greeting$/);
   });
 
+  test('the tree fits narrow terminals, and is coloured only when asked', () => {
+    const model = new TraceModel({ ...DEFAULT_LIMITS, quietMs: 0, settleMs: 0 });
+    model.addSpans([...HOST_SPANS, ...PLUGIN_SPANS]);
+    model.addLogs([log('d1', 50, 'a long log line '.repeat(20))]);
+    const [trace] = model.takeComplete();
+    assert.ok(trace);
+    for (const width of [40, 60, 80, 200]) {
+      const text = renderTrace(trace, { width, color: false });
+      for (const line of text.trimEnd().split('\n')) assert.ok([...line].length <= width, `${width}: ${line}`);
+      assert.equal(text.trimEnd().split('\n').length, 6);
+    }
+    const coloured = renderTrace(trace, { width: 100, color: true });
+    assert.ok(coloured.includes('\u001b['), 'escape codes');
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: removing the colour codes the test just asked for
+    assert.equal(coloured.replace(/\u001b\[[0-9;]*m/g, ''), renderTrace(trace, { width: 100, color: false }));
+  });
+
   test('a trace without its root is shown after the quiet period; late spans show it again, marked', () => {
     const clock = new Clock();
     const model = new TraceModel(DEFAULT_LIMITS, clock.now);
