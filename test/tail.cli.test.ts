@@ -5,10 +5,11 @@
  * spans), the metrics lines, `--json` records, `--filter`, and the agent's default endpoint.
  */
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { describe, test } from 'node:test';
-import type { RunResult, RuntimeName } from './support/runtimes.ts';
-import { runDemo, startTail, tailEndpoint } from './support/tail-cli.ts';
+import { type RunResult, type RuntimeName, spawnCollect } from './support/runtimes.ts';
+import { CLI, runDemo, startTail, tailEndpoint } from './support/tail-cli.ts';
 
 const RUNTIMES: readonly RuntimeName[] = ['node20', 'node24', 'bun', 'deno'];
 const DURATION = String.raw`\d+(?:\.\d+)? (?:ns|µs|ms|s)`;
@@ -227,5 +228,77 @@ describe('nothing to configure', () => {
       1,
       explain(demo, result),
     );
+  });
+});
+
+const SCRIPT = '/usr/bin/script';
+
+/** Runs tail on a pseudo-terminal of `columns` columns (util-linux script(1)), sends it one trace, returns what the terminal showed. */
+async function tailOnTerminal(columns: number, env: Record<string, string>): Promise<RunResult> {
+  const command = `stty cols ${columns} rows 50; exec ${process.execPath} ${CLI} tail --port 0 --exit-after 4`;
+  let sent = false;
+  return spawnCollect(SCRIPT, ['-qec', command, '/dev/null'], {
+    env,
+    timeoutMs: 30_000,
+    onSpawn: (child) => {
+      let seen = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        seen += chunk.toString('utf8');
+        const port = /listening on http:\/\/localhost:(\d+) /.exec(seen)?.[1];
+        if (port === undefined || sent) return;
+        sent = true;
+        const span = (spanId: string, parentSpanId: string, name: string) => ({
+          traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+          spanId,
+          parentSpanId,
+          name,
+          kind: 2,
+          startTimeUnixNano: '1700000000000000000',
+          endTimeUnixNano: '1700000000005000000',
+          status: { code: 2, message: 'UNAVAILABLE: the plugin went away in the middle of a long call' },
+        });
+        const body = {
+          resourceSpans: [
+            {
+              resource: { attributes: [{ key: 'service.name', value: { stringValue: 'terminal-test' } }] },
+              scopeSpans: [
+                {
+                  spans: [span('00f067aa0ba902b7', '', 'root'), span('00f067aa0ba902b8', '00f067aa0ba902b7', 'child')],
+                },
+              ],
+            },
+          ],
+        };
+        fetch(`http://127.0.0.1:${port}/v1/traces`, {
+          method: 'POST',
+          body: JSON.stringify(body),
+          headers: { 'Content-Type': 'application/json' },
+        }).catch(() => {});
+      });
+    },
+  });
+}
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the colour codes are what is looked for
+const ANSI = /\u001b\[[0-9;]*m/g;
+
+describe('tail on a terminal', { skip: existsSync(SCRIPT) ? false : `${SCRIPT} (util-linux) is not installed` }, () => {
+  test('colour, and lines as wide as the terminal; NO_COLOR turns the colour off', async () => {
+    const coloured = await tailOnTerminal(80, { NO_COLOR: '' });
+    const text = coloured.stdout.toString('utf8');
+    assert.match(text, ANSI, text);
+    const lines = text.replace(ANSI, '').split(/\r?\n/);
+    const header = lines.find((line) => line.startsWith('── trace 4bf92f3577b34da6a3ce929d0e0e4736 '));
+    assert.equal([...(header ?? '')].length, 80, text);
+    assert.ok(
+      lines.some((line) => /^root +terminal-test +server +│█+│ +5\.00 ms ERROR UNAVAILABLE/.test(line)),
+      text,
+    );
+    for (const line of lines) assert.ok(line.startsWith('rpcplugin-telemetry:') || [...line].length <= 80, line);
+
+    const plain = await tailOnTerminal(60, { NO_COLOR: '1' });
+    const plainText = plain.stdout.toString('utf8');
+    assert.doesNotMatch(plainText, ANSI, plainText);
+    assert.match(plainText, /^└─ child +terminal-test +server /m, plainText);
   });
 });
