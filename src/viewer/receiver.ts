@@ -115,12 +115,9 @@ function answerRefused(
     return;
   }
   // A Status in the request's encoding when there is one; plain text for a media type we do not speak.
-  // 413: the rest of the body is not read, so the connection is closed after the answer.
-  const headers: Record<string, string | number> = refused.status === 413 ? { Connection: 'close' } : {};
   if (encoding === undefined) {
     const text = Buffer.from(`${refused.message}\n`);
     response.writeHead(refused.status, {
-      ...headers,
       'Content-Type': 'text/plain; charset=utf-8',
       'Content-Length': text.length,
     });
@@ -129,7 +126,6 @@ function answerRefused(
   }
   const body = statusBody(encoding, refused.status === 413 ? 8 : refused.status >= 500 ? 13 : 3, refused.message);
   response.writeHead(refused.status, {
-    ...headers,
     'Content-Type': CONTENT_TYPES[encoding],
     'Content-Length': body.length,
   });
@@ -140,29 +136,34 @@ function tooLarge(maxBodyBytes: number, what: string): Refused {
   return new Refused(413, `the ${what} is larger than the limit of ${maxBodyBytes} bytes`);
 }
 
+/**
+ * The body, or a 413 refusal once an oversized body has been read to its end and dropped: answering
+ * before the client has finished sending would make it fail on a closed socket (EPIPE) instead of
+ * seeing the 413. A client that goes on far beyond the limit is cut off.
+ */
 function readBody(request: IncomingMessage, maxBodyBytes: number): Promise<Buffer> {
   const declared = Number(request.headers['content-length']);
-  if (Number.isFinite(declared) && declared > maxBodyBytes) {
-    request.resume();
-    return Promise.reject(tooLarge(maxBodyBytes, 'request body'));
-  }
+  let tooBig = Number.isFinite(declared) && declared > maxBodyBytes;
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     request.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > maxBodyBytes) {
-        request.removeAllListeners('data');
-        request.resume();
-        reject(tooLarge(maxBodyBytes, 'request body'));
+      if (size > maxBodyBytes) tooBig = true;
+      if (tooBig) {
+        chunks.length = 0;
+        if (size > DISCARD_FACTOR * maxBodyBytes) request.destroy();
         return;
       }
       chunks.push(chunk);
     });
-    request.on('end', () => resolve(Buffer.concat(chunks)));
+    request.on('end', () => (tooBig ? reject(tooLarge(maxBodyBytes, 'request body')) : resolve(Buffer.concat(chunks))));
     request.on('error', (error) => reject(new Refused(400, `the request was cut: ${error.message}`)));
   });
 }
+
+/** How far past the limit a body is read (and dropped) before the connection is cut. */
+const DISCARD_FACTOR = 4;
 
 function gunzipBounded(body: Buffer, maxBodyBytes: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
