@@ -144,6 +144,20 @@ describe('the trace model', () => {
     assert.equal(coloured.replace(/\u001b\[[0-9;]*m/g, ''), renderTrace(trace, { width: 100, color: false }));
   });
 
+  test('control characters from the wire are shown escaped, and a record stays on its line', () => {
+    const model = new TraceModel({ ...DEFAULT_LIMITS, quietMs: 0, settleMs: 0 });
+    model.addSpans([span('a1', '', 'clear\u001b[2Jscreen', 'kv-host', 0, 10)]);
+    model.addLogs([log('a1', 5, 'first line\nsecond line')]);
+    const [trace] = model.takeComplete();
+    assert.ok(trace);
+    const text = renderTrace(trace, { width: 120, color: false });
+    assert.ok(!text.includes('\u001b'), text);
+    const lines = text.trimEnd().split('\n');
+    assert.equal(lines.length, 3, text);
+    assert.match(lines[1] ?? '', /^clear\\x1b\[2Jscreen kv-host /);
+    assert.match(lines[2] ?? '', /INFO +first line\\x0asecond line +key=greeting$/);
+  });
+
   test('a trace without its root is shown after the quiet period; late spans show it again, marked', () => {
     const clock = new Clock();
     const model = new TraceModel(DEFAULT_LIMITS, clock.now);

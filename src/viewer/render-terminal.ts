@@ -44,14 +44,26 @@ function serviceColour(service: string): Style {
   return SERVICE_COLOURS[hash % SERVICE_COLOURS.length] as Style;
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is escaped
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+
+/**
+ * Text from the wire as it may reach a terminal: control characters (an escape sequence in a span
+ * name, a newline in a log message) shown as `\xNN`, so a record stays on its line and cannot
+ * drive the terminal.
+ */
+function printable(text: string): string {
+  return text.replace(CONTROL, (char) => `\\x${(char.codePointAt(0) ?? 0).toString(16).padStart(2, '0')}`);
+}
+
 /** Joins pieces into a line of at most `width` columns, cutting the last visible piece with '…'. */
 function line(pieces: readonly Piece[], options: TerminalOptions): string {
   let out = '';
   let left = options.width;
   for (const piece of pieces) {
     if (left <= 0) break;
-    const chars = [...piece.text];
-    let text = piece.text;
+    let text = printable(piece.text);
+    const chars = [...text];
     if (chars.length > left) text = `${chars.slice(0, Math.max(0, left - 1)).join('')}…`;
     left -= Math.min(chars.length, left);
     out +=
@@ -64,8 +76,8 @@ function line(pieces: readonly Piece[], options: TerminalOptions): string {
 
 /** `text` in exactly `width` columns: padded, or cut with '…'. */
 const pad = (text: string, width: number) => {
-  const chars = [...text];
-  if (chars.length <= width) return text + ' '.repeat(width - chars.length);
+  const chars = [...printable(text)];
+  if (chars.length <= width) return chars.join('') + ' '.repeat(width - chars.length);
   return width <= 0 ? '' : `${chars.slice(0, width - 1).join('')}…`;
 };
 const padStart = (text: string, width: number) => ' '.repeat(Math.max(0, width - [...text].length)) + text;
@@ -159,7 +171,9 @@ export function renderTrace(trace: AssembledTrace, options: TerminalOptions): st
 
   const nameWidth = Math.min(
     Math.max(
-      ...all.map(({ prefix, node }) => [...prefix].length + [...node.span.name].length + (node.parentMissing ? 2 : 0)),
+      ...all.map(
+        ({ prefix, node }) => [...prefix].length + [...printable(node.span.name)].length + (node.parentMissing ? 2 : 0),
+      ),
       4,
     ),
     Math.max(16, Math.floor(width * 0.4)),
