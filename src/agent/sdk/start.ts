@@ -42,8 +42,8 @@ export function startAgent(config: Config, thread: AgentThread = 'main'): Runnin
 
   return startLifecycle({
     providers: [tracePipeline.provider, metricPipeline.provider, logPipeline.provider],
-    // Whatever ends the process, the unfinished start span ends before the final flush takes the spans.
-    beforeFinalFlush: () => plugin?.endUnfinished(),
+    // Whatever ends the process, the unfinished start span and the stop span end before the final flush takes the spans.
+    beforeFinalFlush: () => plugin?.beforeFinalFlush(),
     takePending: () =>
       [tracePipeline.takePending(), logPipeline.takePending()].filter((request) => request !== undefined),
     finalFlush,
