@@ -66,8 +66,8 @@ export function startLifecycle(parts: LifecycleParts): RunningAgent {
 }
 
 /**
- * Sends the pending records synchronously and says once what was lost. Metrics are not among them:
- * collecting them is asynchronous all the way down.
+ * Sends the pending spans, log records and metrics (collected synchronously, pipelines/collect-now.ts)
+ * over each signal's protocol, and says once what was lost.
  */
 function sendPending(requests: ExitRequest[], timeoutMs: number): void {
   const outcomes = exportSynchronously(requests, timeoutMs);

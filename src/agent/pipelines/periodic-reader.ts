@@ -3,10 +3,12 @@
  * PeriodicExportingMetricReader, which waits on a referenced timer while an export is in flight
  * and so keeps a finished app alive while the collector is down (see batch-queue.ts). Same
  * behaviour otherwise: collect and export every interval, and once more at flush and shutdown.
+ * At process.exit(), takePending() gives what is not delivered yet, collected synchronously (collect-now.ts).
  */
 import { context, diag } from '@opentelemetry/api';
 import { type ExportResult, ExportResultCode, suppressTracing } from '@opentelemetry/core';
 import {
+  AggregationTemporality,
   type MetricProducer,
   MetricReader,
   type PushMetricExporter,
@@ -14,6 +16,13 @@ import {
   type ScopeMetrics,
 } from '@opentelemetry/sdk-metrics';
 import { timerDelay } from '../runtime/timer-delay.ts';
+import { warn } from '../sdk/diagnostics.ts';
+import { CollectNowUnavailable, collectNow } from './collect-now.ts';
+
+/** A producer whose collection can also be made synchronously (the agent's histograms, histogram-registry.ts). */
+interface SynchronousProducer extends MetricProducer {
+  collectNow(): ScopeMetrics[];
+}
 
 export class PeriodicReader extends MetricReader {
   private interval: ReturnType<typeof setInterval> | undefined;
@@ -22,18 +31,58 @@ export class PeriodicReader extends MetricReader {
   private stopping = false;
   /** Whether a failed export during shutdown was reported: one line at exit, however many fail (issue 14). */
   private reportedAtExit = false;
+  /** The SDK's producer (its MetricCollector), for the synchronous collection at exit. */
+  private sdkProducer: MetricProducer | undefined;
+  /** The metrics of the export under way: the exit send delivers them when they hold delta points. */
+  private inFlight: ResourceMetrics | undefined;
 
   constructor(
     private readonly exporter: PushMetricExporter,
     private readonly intervalMs: number,
     private readonly timeoutMs: number,
-    metricProducers: MetricProducer[] = [],
+    private readonly metricProducers: MetricProducer[] = [],
   ) {
     super({
       aggregationSelector: exporter.selectAggregation?.bind(exporter),
       aggregationTemporalitySelector: exporter.selectAggregationTemporality?.bind(exporter),
       metricProducers,
     });
+  }
+
+  override setMetricProducer(metricProducer: MetricProducer): void {
+    this.sdkProducer = metricProducer;
+    super.setMetricProducer(metricProducer);
+  }
+
+  /**
+   * What is not delivered yet, for the send at process.exit(), when no promise settles any more: the
+   * export under way if it holds delta points (a cumulative one is superseded by the collection made
+   * now), then a collection made now, synchronously. When the SDK's internals are not what
+   * collect-now.ts reads, one line says so and only the export under way is given.
+   */
+  takePending(): ResourceMetrics[] {
+    const pending: ResourceMetrics[] = [];
+    const inFlight = this.inFlight;
+    this.inFlight = undefined;
+    if (inFlight !== undefined && hasDeltaPoints(inFlight)) pending.push(inFlight);
+    if (this.sdkProducer === undefined) return pending;
+    try {
+      const synchronous = this.metricProducers.filter(
+        (producer): producer is SynchronousProducer =>
+          typeof (producer as SynchronousProducer).collectNow === 'function',
+      );
+      const now = collectNow(
+        this.sdkProducer,
+        synchronous.map((producer) => () => producer.collectNow()),
+      );
+      const scopeMetrics = mergeScopes(now.scopeMetrics);
+      if (scopeMetrics.length > 0) pending.push({ resource: now.resource, scopeMetrics });
+    } catch (error) {
+      // Whatever went wrong, the app's exit goes on as it would have.
+      const reason = error instanceof CollectNowUnavailable ? error.message : `collection failed: ${error}`;
+      warn(`metrics recorded since the last export cannot be collected at exit (${reason}); they are lost.`);
+    }
+    return pending;
   }
 
   protected override onInitialized(): void {
@@ -66,7 +115,13 @@ export class PeriodicReader extends MetricReader {
     const { resourceMetrics, errors } = await this.collect({ timeoutMillis: timerDelay(this.timeoutMs) });
     for (const error of errors) diag.warn(`metric collection failed: ${(error as Error).message ?? String(error)}`);
     if (resourceMetrics.scopeMetrics.length === 0) return;
-    this.noteResult(await this.send({ ...resourceMetrics, scopeMetrics: mergeScopes(resourceMetrics.scopeMetrics) }));
+    const merged = { ...resourceMetrics, scopeMetrics: mergeScopes(resourceMetrics.scopeMetrics) };
+    this.inFlight = merged;
+    const result = await this.send(merged);
+    // Taken by the exit send (takePending): delivering it, and saying whether that failed, is its job now.
+    if (this.inFlight !== merged) return;
+    this.inFlight = undefined;
+    this.noteResult(result);
   }
 
   private send(metrics: ResourceMetrics): Promise<ExportResult> {
@@ -104,6 +159,12 @@ export class PeriodicReader extends MetricReader {
     } else if (!this.failing) diag.warn(`metric export failed (${reason}); later ones will be tried`);
     this.failing = true;
   }
+}
+
+function hasDeltaPoints(metrics: ResourceMetrics): boolean {
+  return metrics.scopeMetrics.some((scope) =>
+    scope.metrics.some((metric) => metric.aggregationTemporality === AggregationTemporality.DELTA),
+  );
 }
 
 /**

@@ -44,8 +44,10 @@ export function startAgent(config: Config, thread: AgentThread = 'main'): Runnin
     providers: [tracePipeline.provider, metricPipeline.provider, logPipeline.provider],
     // Whatever ends the process, the unfinished start span and the stop span end before the final flush takes the spans.
     beforeFinalFlush: () => plugin?.beforeFinalFlush(),
-    takePending: () =>
-      [tracePipeline.takePending(), logPipeline.takePending()].filter((request) => request !== undefined),
+    takePending: () => [
+      ...[tracePipeline.takePending(), logPipeline.takePending()].filter((request) => request !== undefined),
+      ...metricPipeline.takePending(),
+    ],
     finalFlush,
     timeoutMs: config.shutdownTimeoutMs,
     thread,
