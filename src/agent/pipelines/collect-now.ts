@@ -11,7 +11,7 @@
  * (the metric pipeline says so once and sends no metrics at exit, as before).
  * An observable callback that returns a promise cannot be waited for here: its observations are left out.
  */
-import type { Attributes, HrTime } from '@opentelemetry/api';
+import { type Attributes, type HrTime, ValueType } from '@opentelemetry/api';
 import { millisToHrTime } from '@opentelemetry/core';
 import type { MetricData, MetricProducer, ResourceMetrics, ScopeMetrics } from '@opentelemetry/sdk-metrics';
 
@@ -46,9 +46,6 @@ interface Storage {
 interface Measurements {
   entries(): IterableIterator<[Attributes, number, string | undefined]>;
 }
-
-// @opentelemetry/api's ValueType.INT, without importing the enum for one number.
-const VALUE_TYPE_INT = 1;
 
 /**
  * Collects now what `collector` (the SDK's MetricProducer handed to the reader in setMetricProducer)
@@ -123,7 +120,7 @@ class ObservationBuffer implements Measurements {
   observe(value: unknown, attributes: Attributes = {}): void {
     if (typeof value !== 'number') return;
     let observed = value;
-    if (this.descriptor.valueType === VALUE_TYPE_INT && !Number.isInteger(observed)) {
+    if (this.descriptor.valueType === ValueType.INT && !Number.isInteger(observed)) {
       observed = Math.trunc(observed);
       if (!Number.isInteger(observed)) return;
     }
