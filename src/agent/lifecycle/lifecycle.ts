@@ -59,7 +59,15 @@ export function startLifecycle(parts: LifecycleParts): RunningAgent {
       if (stopped) return;
       parts.beforeFinalFlush?.();
       parts.finalFlush.abort();
-      sendPending(parts.takePending(), timeoutMs);
+      let requests: ExitRequest[];
+      try {
+        requests = parts.takePending();
+      } catch (error) {
+        // Rule 2: the exit goes on as it would have, whatever taking the pending records did.
+        warn(`telemetry pending at exit cannot be taken (${(error as Error).message}); it is lost.`);
+        return;
+      }
+      sendPending(requests, timeoutMs);
     },
   });
   return agent;
