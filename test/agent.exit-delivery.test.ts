@@ -8,7 +8,9 @@
  * and a collector that is down costs one line that names what was lost, metrics included.
  */
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
+import { makeTestCertificates, type TestCertificates } from './support/certificates.ts';
 import { type OtlpGrpcReceiver, startOtlpGrpcReceiver } from './support/otlp-grpc-receiver.ts';
 import {
   AggregationTemporality,
@@ -34,11 +36,25 @@ const ROWS: readonly AgentRun[] = RUNTIME_RUNS.filter((row) => !isNodeLine(row.r
 
 let http: OtlpReceiver;
 let grpc: OtlpGrpcReceiver;
+let certificates: TestCertificates;
+/** Over TLS, requiring a client certificate. */
+let grpcMutualTls: OtlpGrpcReceiver;
 before(async () => {
-  [http, grpc] = await Promise.all([startOtlpReceiver(), startOtlpGrpcReceiver()]);
+  certificates = makeTestCertificates();
+  const tls = {
+    key: certificates.read(certificates.serverKey),
+    cert: certificates.read(certificates.serverCertificate),
+    ca: certificates.read(certificates.caCertificate),
+  };
+  [http, grpc, grpcMutualTls] = await Promise.all([
+    startOtlpReceiver(),
+    startOtlpGrpcReceiver(),
+    startOtlpGrpcReceiver({ tls }),
+  ]);
 });
 after(async () => {
-  await Promise.all([http.close(), grpc.close()]);
+  await Promise.all([http.close(), grpc.close(), grpcMutualTls.close()]);
+  rmSync(certificates.dir, { recursive: true, force: true });
 });
 
 interface Received {
@@ -47,8 +63,11 @@ interface Received {
   logs: ReceivedLogRecord[];
 }
 
-function received(protocol: Protocol, service: string): Received {
-  const receiver = protocol === 'grpc' ? grpc : http;
+function received(
+  protocol: Protocol,
+  service: string,
+  receiver: OtlpReceiver | OtlpGrpcReceiver = protocol === 'grpc' ? grpc : http,
+): Received {
   const ofService = <T extends { resource: Record<string, unknown> }>(items: T[]) =>
     items.filter((item) => item.resource['service.name'] === service);
   return {
@@ -125,8 +144,14 @@ function recordedGetCalls(metrics: ReceivedMetric[]): { count: number; temporali
   return { count: last?.point.count ?? 0, temporalities };
 }
 
-function assertDelivered(service: string, protocol: Protocol, temporality: number, ending: Ending): void {
-  const { spans, metrics, logs } = received(protocol, service);
+function assertDelivered(
+  service: string,
+  protocol: Protocol,
+  temporality: number,
+  ending: Ending,
+  receiver?: OtlpReceiver | OtlpGrpcReceiver,
+): void {
+  const { spans, metrics, logs } = received(protocol, service, receiver);
   const context = `from ${service}; stderr:\n${ending.run.stderr}`;
   const serverGets = spans.filter((span) => span.kind === SpanKind.SERVER && span.name.endsWith('/Get'));
   assert.equal(serverGets.length, CALLS, `server spans for Get ${context}`);
@@ -175,6 +200,40 @@ describe('delta temporality: what the last periodic export sent is not sent agai
         assertDelivered(service, protocol, AggregationTemporality.DELTA, ending);
       });
     }
+  }
+});
+
+describe('OTLP/gRPC at process.exit() as configured: TLS with a client certificate, gzip, headers as metadata', () => {
+  for (const row of ROWS) {
+    test(`${row.runtime} ${row.loader.name}: everything arrives from the exit send alone`, async () => {
+      const service = `exit-delivery-grpc-tls-${row.runtime}`;
+      const ending = await runPlugin(row, 'exit', {
+        OTEL_SERVICE_NAME: service,
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
+        OTEL_EXPORTER_OTLP_ENDPOINT: grpcMutualTls.url,
+        OTEL_EXPORTER_OTLP_CERTIFICATE: certificates.caCertificate,
+        OTEL_EXPORTER_OTLP_CLIENT_KEY: certificates.clientKey,
+        OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE: certificates.clientCertificate,
+        OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip',
+        OTEL_EXPORTER_OTLP_HEADERS: 'x-tenant=kv%20plugins',
+        // Nothing is exported before the exit: all that arrives came from the exit send.
+        OTEL_METRIC_EXPORT_INTERVAL: '60000',
+        OTEL_BSP_SCHEDULE_DELAY: '60000',
+        OTEL_BLRP_SCHEDULE_DELAY: '60000',
+      });
+      assertEnded('exit', ending);
+      assertDelivered(service, 'grpc', AggregationTemporality.CUMULATIVE, ending, grpcMutualTls);
+      const exports = grpcMutualTls.exports.filter((received) =>
+        [...received.spans, ...received.metrics, ...received.logs].some(
+          (item) => item.resource['service.name'] === service,
+        ),
+      );
+      assert.deepEqual(exports.map((received) => received.signal).sort(), ['logs', 'metrics', 'traces']);
+      for (const received of exports) {
+        assert.equal(received.metadata['x-tenant'], 'kv plugins');
+        assert.match(received.metadata['user-agent'] ?? '', /^rpcplugin-telemetry\/\d+\.\d+\.\d+/);
+      }
+    });
   }
 });
 
