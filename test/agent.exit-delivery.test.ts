@@ -93,8 +93,8 @@ async function runPlugin(row: AgentRun, end: End, env: Record<string, string>): 
     env: {
       APP_END: end.startsWith('SIG') ? 'serve' : end,
       FIXTURE_CALLS: String(CALLS),
-      FIXTURE_PAUSE_MS: '700',
-      OTEL_METRIC_EXPORT_INTERVAL: '500',
+      FIXTURE_PAUSE_MS: '1300',
+      OTEL_METRIC_EXPORT_INTERVAL: '1000',
       RPCPLUGIN_SHUTDOWN_TIMEOUT: String(SHUTDOWN_TIMEOUT_MS),
       ...env,
     },
@@ -244,8 +244,10 @@ describe('process.exit() with the collector down: one line names what is lost, m
         const { run } = await runPlugin(row, 'exit', {
           OTEL_EXPORTER_OTLP_PROTOCOL: protocol,
           OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${await closedPort()}`,
-          // No periodic export before the exit: its failure would be a second line.
+          // No export before the exit: its failure would be a second line.
           OTEL_METRIC_EXPORT_INTERVAL: '60000',
+          OTEL_BSP_SCHEDULE_DELAY: '60000',
+          OTEL_BLRP_SCHEDULE_DELAY: '60000',
           RPCPLUGIN_SHUTDOWN_TIMEOUT: '2000',
         });
         assert.equal(run.exitCode, 3, `${run.command}\n${run.stderr}`);

@@ -33,6 +33,10 @@ export function startLifecycle(parts: LifecycleParts): RunningAgent {
   let stopping: Promise<boolean> | undefined;
   // Once the asynchronous shutdown has had its turn (done or timed out), the exit event adds no second wait.
   let stopped = false;
+  // The synchronous send happens once: on Node and Bun a fatal error's monitor and then the exit event
+  // both ask for it, and a second metric collection would only repeat the cumulative points (and a
+  // second loss line when the collector is down).
+  let sentAtExit = false;
   const agent: RunningAgent = {
     async forceFlush() {
       await settleWithin(Promise.allSettled(providers.map((provider) => provider.forceFlush())), timeoutMs);
@@ -56,7 +60,8 @@ export function startLifecycle(parts: LifecycleParts): RunningAgent {
     thread: parts.thread,
     isStopping: () => stopping !== undefined,
     sendPendingNow() {
-      if (stopped) return;
+      if (stopped || sentAtExit) return;
+      sentAtExit = true;
       parts.beforeFinalFlush?.();
       parts.finalFlush.abort();
       let requests: ExitRequest[];
