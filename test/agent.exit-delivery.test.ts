@@ -185,6 +185,21 @@ describe('every signal over every protocol arrives, whichever way the plugin end
   }
 });
 
+describe('the other Node lines: process.exit() from a gRPC handler, over gRPC', () => {
+  for (const row of RUNTIME_RUNS.filter((candidate) => isNodeLine(candidate.runtime) && !ROWS.includes(candidate))) {
+    test(`${row.runtime} ${row.loader.name}: ${CALLS} spans, ${CALLS} log records, a count of ${CALLS}`, async () => {
+      const service = `exit-delivery-${row.runtime}-${row.loader.name}`;
+      const ending = await runPlugin(row, 'handler-exit', {
+        OTEL_SERVICE_NAME: service,
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
+        OTEL_EXPORTER_OTLP_ENDPOINT: grpc.url,
+      });
+      assertEnded('handler-exit', ending);
+      assertDelivered(service, 'grpc', AggregationTemporality.CUMULATIVE, ending);
+    });
+  }
+});
+
 describe('delta temporality: what the last periodic export sent is not sent again at process.exit()', () => {
   for (const row of ROWS) {
     for (const protocol of PROTOCOLS) {

@@ -25,15 +25,15 @@ export interface MetricPipeline {
   readonly provider: MeterProvider;
   /** The agent's per-call histograms (pipelines/histogram-registry.ts), exported by the same readers. */
   readonly histograms: HistogramRegistry;
-  /** What the OTLP reader has not delivered, collected now, as OTLP requests (for process.exit). */
-  takePending(): ExitRequest[];
+  /** What the OTLP reader has not exported yet, collected now, as one OTLP request (for process.exit). */
+  takePending(): ExitRequest | undefined;
 }
 
 export function createMetricPipeline(config: Config, resource: Resource, finalFlush: AbortSignal): MetricPipeline {
   const { metrics } = config;
   const histograms = new HistogramRegistry();
   const readers: MetricReader[] = [];
-  let takePending: MetricPipeline['takePending'] = () => [];
+  let takePending: MetricPipeline['takePending'] = () => undefined;
   const periodic = (exporter: PushMetricExporter, producer: MetricProducer) =>
     new PeriodicReader(exporter, metrics.exportIntervalMs, metrics.exportTimeoutMs, [producer]);
   for (const exporter of metrics.exporters) {
@@ -45,18 +45,12 @@ export function createMetricPipeline(config: Config, resource: Resource, finalFl
       const target = resolveOtlpTarget(metrics.otlp, 'OTEL_EXPORTER_OTLP_METRICS_', finalFlush);
       const otlpReader = periodic(createOtlpMetricExporter(target, metrics.temporality), producer);
       reader = otlpReader;
-      takePending = () =>
-        otlpReader
-          .takePending()
-          .map((pending) =>
-            exitRequest(
-              target,
-              'metrics',
-              metricSerializer(target).serializeRequest(pending),
-              counted(dataPoints(pending), 'metric point'),
-            ),
-          )
-          .filter((request) => request !== undefined);
+      takePending = () => {
+        const pending = otlpReader.takePending();
+        if (pending === undefined) return undefined;
+        const body = metricSerializer(target).serializeRequest(pending);
+        return exitRequest(target, 'metrics', body, counted(dataPoints(pending), 'metric point'));
+      };
     }
     producer.bind(reader);
     readers.push(reader);

@@ -8,7 +8,6 @@
 import { context, diag } from '@opentelemetry/api';
 import { type ExportResult, ExportResultCode, suppressTracing } from '@opentelemetry/core';
 import {
-  AggregationTemporality,
   type MetricProducer,
   MetricReader,
   type PushMetricExporter,
@@ -33,8 +32,6 @@ export class PeriodicReader extends MetricReader {
   private reportedAtExit = false;
   /** The SDK's producer (its MetricCollector), for the synchronous collection at exit. */
   private sdkProducer: MetricProducer | undefined;
-  /** The metrics of the export under way: the exit send delivers them when they hold delta points. */
-  private inFlight: ResourceMetrics | undefined;
 
   constructor(
     private readonly exporter: PushMetricExporter,
@@ -55,17 +52,17 @@ export class PeriodicReader extends MetricReader {
   }
 
   /**
-   * What is not delivered yet, for the send at process.exit(), when no promise settles any more: the
-   * export under way if it holds delta points (a cumulative one is superseded by the collection made
-   * now), then a collection made now, synchronously. When the SDK's internals are not what
-   * collect-now.ts reads, one line says so and only the export under way is given.
+   * What was recorded since the last collection, collected now, synchronously, for the send at
+   * process.exit(), when no promise settles any more; undefined when there is nothing (or the SDK's
+   * internals are not what collect-now.ts reads: then one line says so).
+   * An export already under way is not sent again: a delta point sent twice is counted twice, with
+   * nothing in it to tell (spans carry their ids; test/agent.exit-delivery.test.ts caught this on
+   * Deno). Over OTLP/HTTP its request was handed to the socket in the turn that collected it, before
+   * any handler could call process.exit(); over gRPC, or on a socket still connecting, it may not
+   * have left yet, and then those points are lost (an export and an exit within a few milliseconds).
    */
-  takePending(): ResourceMetrics[] {
-    const pending: ResourceMetrics[] = [];
-    const inFlight = this.inFlight;
-    this.inFlight = undefined;
-    if (inFlight !== undefined && hasDeltaPoints(inFlight)) pending.push(inFlight);
-    if (this.sdkProducer === undefined) return pending;
+  takePending(): ResourceMetrics | undefined {
+    if (this.sdkProducer === undefined) return undefined;
     try {
       const synchronous = this.metricProducers.filter(
         (producer): producer is SynchronousProducer =>
@@ -76,13 +73,13 @@ export class PeriodicReader extends MetricReader {
         synchronous.map((producer) => () => producer.collectNow()),
       );
       const scopeMetrics = mergeScopes(now.scopeMetrics);
-      if (scopeMetrics.length > 0) pending.push({ resource: now.resource, scopeMetrics });
+      return scopeMetrics.length > 0 ? { resource: now.resource, scopeMetrics } : undefined;
     } catch (error) {
       // Whatever went wrong, the app's exit goes on as it would have.
       const reason = error instanceof CollectNowUnavailable ? error.message : `collection failed: ${error}`;
       warn(`metrics recorded since the last export cannot be collected at exit (${reason}); they are lost.`);
+      return undefined;
     }
-    return pending;
   }
 
   protected override onInitialized(): void {
@@ -115,13 +112,7 @@ export class PeriodicReader extends MetricReader {
     const { resourceMetrics, errors } = await this.collect({ timeoutMillis: timerDelay(this.timeoutMs) });
     for (const error of errors) diag.warn(`metric collection failed: ${(error as Error).message ?? String(error)}`);
     if (resourceMetrics.scopeMetrics.length === 0) return;
-    const merged = { ...resourceMetrics, scopeMetrics: mergeScopes(resourceMetrics.scopeMetrics) };
-    this.inFlight = merged;
-    const result = await this.send(merged);
-    // Taken by the exit send (takePending): delivering it, and saying whether that failed, is its job now.
-    if (this.inFlight !== merged) return;
-    this.inFlight = undefined;
-    this.noteResult(result);
+    this.noteResult(await this.send({ ...resourceMetrics, scopeMetrics: mergeScopes(resourceMetrics.scopeMetrics) }));
   }
 
   private send(metrics: ResourceMetrics): Promise<ExportResult> {
@@ -159,12 +150,6 @@ export class PeriodicReader extends MetricReader {
     } else if (!this.failing) diag.warn(`metric export failed (${reason}); later ones will be tried`);
     this.failing = true;
   }
-}
-
-function hasDeltaPoints(metrics: ResourceMetrics): boolean {
-  return metrics.scopeMetrics.some((scope) =>
-    scope.metrics.some((metric) => metric.aggregationTemporality === AggregationTemporality.DELTA),
-  );
 }
 
 /**

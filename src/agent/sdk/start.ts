@@ -44,10 +44,10 @@ export function startAgent(config: Config, thread: AgentThread = 'main'): Runnin
     providers: [tracePipeline.provider, metricPipeline.provider, logPipeline.provider],
     // Whatever ends the process, the unfinished start span and the stop span end before the final flush takes the spans.
     beforeFinalFlush: () => plugin?.beforeFinalFlush(),
-    takePending: () => [
-      ...[tracePipeline.takePending(), logPipeline.takePending()].filter((request) => request !== undefined),
-      ...metricPipeline.takePending(),
-    ],
+    takePending: () =>
+      [tracePipeline.takePending(), logPipeline.takePending(), metricPipeline.takePending()].filter(
+        (request) => request !== undefined,
+      ),
     finalFlush,
     timeoutMs: config.shutdownTimeoutMs,
     thread,
