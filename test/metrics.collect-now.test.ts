@@ -8,6 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { type Attributes, ValueType } from '@opentelemetry/api';
 import {
   AggregationTemporality,
@@ -17,6 +18,9 @@ import {
   type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
 import { CollectNowUnavailable, collectNow } from '../src/agent/pipelines/collect-now.ts';
+import { PeriodicReader } from '../src/agent/pipelines/periodic-reader.ts';
+import { jsonMetricExporter, jsonTransport } from './support/json-exporters.ts';
+import { spawnCollect } from './support/runtimes.ts';
 
 /** A reader collected by hand, keeping the SDK's producer for collectNow(). */
 class HandReader extends MetricReader {
@@ -167,6 +171,36 @@ describe('when the SDK is not shaped as collect-now.ts reads it', () => {
         error instanceof CollectNowUnavailable &&
         error.message ===
           '@opentelemetry/sdk-metrics internals changed (MetricCollector._sharedState.meterSharedStates is not what collect-now.ts reads)',
+    );
+  });
+});
+
+/**
+ * The fallback at run time, in a child process of this same suite (the agent's lines go to fd 2):
+ * a periodic reader whose producer is not shaped as the SDK's gives nothing at exit and says so once.
+ */
+if (process.env.COLLECT_NOW_FALLBACK_CHILD === '1') {
+  // Never exports: the interval is an hour, and nothing listens at the URL.
+  const transport = jsonTransport('http://127.0.0.1:9/v1/metrics', new AbortController().signal);
+  const reader = new PeriodicReader(jsonMetricExporter(transport, 1000), 3_600_000, 1000);
+  reader.setMetricProducer({
+    collect: async () => ({ resourceMetrics: { resource: undefined as never, scopeMetrics: [] }, errors: [] }),
+  });
+  process.stderr.write(`child: pending=${String(reader.takePending())}\n`);
+  process.exit(0);
+}
+
+describe('when the SDK is not shaped as collect-now.ts reads it, at run time', () => {
+  test('the periodic reader gives no metrics at exit and one line says why', async () => {
+    const run = await spawnCollect(process.execPath, [fileURLToPath(import.meta.url)], {
+      env: { COLLECT_NOW_FALLBACK_CHILD: '1' },
+    });
+    assert.equal(run.exitCode, 0, run.stderr);
+    assert.equal(
+      run.stderr,
+      'rpcplugin-telemetry: metrics recorded since the last export cannot be collected at exit ' +
+        '(@opentelemetry/sdk-metrics internals changed (MetricCollector._sharedState.meterSharedStates is not what ' +
+        'collect-now.ts reads)); they are lost.\nchild: pending=undefined\n',
     );
   });
 });
