@@ -45,7 +45,9 @@ export function startAgent(config: Config, thread: AgentThread = 'main'): Runnin
     // Whatever ends the process, the unfinished start span and the stop span end before the final flush takes the spans.
     beforeFinalFlush: () => plugin?.beforeFinalFlush(),
     takePending: () =>
-      [tracePipeline.takePending(), logPipeline.takePending()].filter((request) => request !== undefined),
+      [tracePipeline.takePending(), logPipeline.takePending(), metricPipeline.takePending()].filter(
+        (request) => request !== undefined,
+      ),
     finalFlush,
     timeoutMs: config.shutdownTimeoutMs,
     thread,
