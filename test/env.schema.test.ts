@@ -224,7 +224,12 @@ function otlp<P extends string>(prefix: P, signal?: Signal): Record<`${P}${OtlpS
 // ---------------------------------------------------------------------------------------------
 // The contract, in the order of src/env/variables.ts.
 
-const instrumentations = (grpc: boolean, pino: boolean, process: boolean) => ({ grpc, pino, process });
+const instrumentations = (grpc: boolean, pino: boolean, process: boolean, child_process = process && pino && grpc) => ({
+  grpc,
+  pino,
+  process,
+  child_process,
+});
 
 const CONTRACT: { readonly [K in VariableName]: Contract } = {
   OTEL_SDK_DISABLED: {
@@ -275,7 +280,7 @@ const CONTRACT: { readonly [K in VariableName]: Contract } = {
   },
   RPCPLUGIN_INSTRUMENTATIONS: {
     read: (config) => config.instrumentations,
-    accepted: 'a comma-separated list of grpc, pino, process, all, none (any case)',
+    accepted: 'a comma-separated list of grpc, pino, process, child_process, all, none (any case)',
     using: 'the default all',
     valid: [
       ['grpc', instrumentations(true, false, false)],
@@ -284,6 +289,7 @@ const CONTRACT: { readonly [K in VariableName]: Contract } = {
       ['all', instrumentations(true, true, true)],
       ['ALL', instrumentations(true, true, true)],
       ['grpc,all', instrumentations(true, true, true)],
+      ['child_process', instrumentations(false, false, false, true)],
       ['none', instrumentations(false, false, false)],
       ['None', instrumentations(false, false, false)],
     ],

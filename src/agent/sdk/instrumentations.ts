@@ -5,6 +5,7 @@
  */
 import type { Config, Instrumentation } from '../../env/index.ts';
 import { instrumentGrpc } from '../grpc/index.ts';
+import { instrumentChildProcesses } from '../host/index.ts';
 import { instrumentPino } from '../logs/index.ts';
 import { startProcessMetrics } from '../process/index.ts';
 import { warn } from './diagnostics.ts';
@@ -16,6 +17,7 @@ const STARTERS: Record<Instrumentation, Starter> = {
   grpc: instrumentGrpc,
   pino: instrumentPino,
   process: startProcessMetrics,
+  child_process: instrumentChildProcesses,
 };
 
 export function startInstrumentations(config: Config, parts: SharedInstruments): void {
