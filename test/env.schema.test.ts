@@ -881,7 +881,7 @@ const PARTIAL: readonly (readonly [
     (config) => config.instrumentations,
     instrumentations(false, false, false),
     [
-      'RPCPLUGIN_INSTRUMENTATIONS="grpc,none" combines "none" with other entries, so only "none" is used. Accepted: a comma-separated list of grpc, pino, process, all, none (any case). Using none.',
+      'RPCPLUGIN_INSTRUMENTATIONS="grpc,none" combines "none" with other entries, so only "none" is used. Accepted: a comma-separated list of grpc, pino, process, child_process, all, none (any case). Using none.',
     ],
   ],
   [
