@@ -138,41 +138,52 @@ for (const run of AGENT_RUNS) {
       assert.ok(!decoded.includes(COOKIE), 'the cookie was exported');
     });
 
-    const failures = [
-      {
-        what: 'the child exits first',
-        child: 'sleep 1 & exit 3',
-        type: 'exit',
-        message: /^the plugin exited \(code 3\) before its handshake line$/,
-      },
-      {
-        what: 'the first line is something else',
-        child: "printf 'starting up\\nEND\\n'; read line",
-        type: 'not_handshake',
-        message: /^the plugin's first stdout line is not a go-plugin handshake line$/,
-      },
-      {
-        what: 'stdout closes first',
-        child: 'exec 1>&-; read line',
-        type: 'stdout_closed',
-        message: /^the plugin's stdout closed before its handshake line$/,
-      },
-      {
-        what: 'the command does not exist',
-        child: '',
-        command: '/nonexistent/plugin',
-        type: 'error',
-        message: /ENOENT/,
-      },
-    ];
+    const failures: { what: string; child: string; command?: string; exit?: boolean; type: string; message: RegExp }[] =
+      [
+        {
+          what: 'the child exits first',
+          child: 'sleep 1 & exit 3',
+          type: 'exit',
+          message: /^the plugin exited \(code 3\) before its handshake line$/,
+        },
+        {
+          what: 'the first line is something else',
+          child: "printf 'starting up\\nEND\\n'; read line",
+          type: 'not_handshake',
+          message: /^the plugin's first stdout line is not a go-plugin handshake line$/,
+        },
+        {
+          what: 'stdout closes first',
+          child: 'exec 1>&-; read line',
+          type: 'stdout_closed',
+          message: /^the plugin's stdout closed before its handshake line$/,
+        },
+        {
+          what: 'the command does not exist',
+          child: '',
+          command: '/nonexistent/plugin',
+          type: 'error',
+          message: /ENOENT/,
+        },
+        {
+          what: 'the host calls process.exit() first',
+          child: 'exec sleep 5',
+          exit: true,
+          type: 'host_ended',
+          message: /^the host ended before the plugin wrote its handshake line$/,
+        },
+      ];
     for (const failure of failures) {
       test(`${failure.what}: the launch span ends with an error status`, async () => {
-        const launched = await launch(run, hostEnvironment(failure.child, 'flowing', failure.command));
+        const env = hostEnvironment(failure.child, 'flowing', failure.command);
+        const launched = await launch(run, failure.exit ? { ...env, FIXTURE_EXIT: '1' } : env);
         const span = launchSpan(launched);
         assert.equal(span.status.code, StatusCode.ERROR);
         assert.match(span.status.message, failure.message);
         assert.equal(span.attributes['error.type'], failure.type);
         assert.equal(span.attributes['rpcplugin.handshake.transport'], undefined);
+        // Metrics recorded since the last export are not sent at process.exit() (README).
+        if (failure.exit) return;
         const [point] = durationPoints(launched);
         assert.deepEqual(point?.attributes, { 'error.type': failure.type });
       });

@@ -12,6 +12,8 @@ import { ChildContext } from './child-context.ts';
 import { instrumentDenoCommand } from './deno-command.ts';
 import { instrumentNodeChildProcess } from './node-child-process.ts';
 
+export { endOpenLaunches } from './launch.ts';
+
 export function instrumentChildProcesses(config: Config): void {
   const children = new ChildContext(config.plugin.magicCookieKey);
   instrumentNodeChildProcess(children);

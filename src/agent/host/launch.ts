@@ -35,6 +35,15 @@ const LAUNCH_BUCKETS = [0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 10, 30, 60
 
 export const NOT_HANDSHAKE_STATUS = "the plugin's first stdout line is not a go-plugin handshake line";
 export const STDOUT_CLOSED_STATUS = "the plugin's stdout closed before its handshake line";
+export const HOST_ENDED_STATUS = 'the host ended before the plugin wrote its handshake line';
+
+/** Launches still waiting for their handshake: ended before the final flush, so that they are exported. */
+const open = new Set<() => void>();
+
+/** Ends every launch still waiting, with an error status; called before the final flush. */
+export function endOpenLaunches(): void {
+  for (const endLaunch of [...open]) endLaunch();
+}
 
 /** A launch whose trace the launching code was entered into (see `Launches.start`). */
 const ENTERED_LAUNCH = createContextKey('rpcplugin-telemetry host: entered launch');
@@ -101,12 +110,15 @@ export class Launches {
     const end = (outcome: Outcome) => {
       if (ended) return;
       ended = true;
+      open.delete(endAtExit);
       const seconds = (performance.now() - startedAt) / 1000;
       span.setAttributes(outcome.attributes);
       if (outcome.error !== undefined) span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.error.message });
       span.end();
       this.duration.record(seconds, outcome.metricAttributes);
     };
+    const endAtExit = () => end(failure('host_ended', HOST_ENDED_STATUS));
+    open.add(endAtExit);
     return {
       context: launched,
       started: (child, command) => {

@@ -6,6 +6,7 @@
 import { metrics, propagation, trace } from '@opentelemetry/api';
 import { logs } from '@opentelemetry/api-logs';
 import type { Config } from '../../env/index.ts';
+import { endOpenLaunches } from '../host/index.ts';
 import { startLifecycle } from '../lifecycle/lifecycle.ts';
 import { createLogPipeline } from '../pipelines/logs.ts';
 import { createMetricPipeline } from '../pipelines/metrics.ts';
@@ -42,8 +43,12 @@ export function startAgent(config: Config, thread: AgentThread = 'main'): Runnin
 
   return startLifecycle({
     providers: [tracePipeline.provider, metricPipeline.provider, logPipeline.provider],
-    // Whatever ends the process, the unfinished start span ends before the final flush takes the spans.
-    beforeFinalFlush: () => plugin?.endUnfinished(),
+    // Whatever ends the process, the unfinished start span ends before the final flush takes the spans,
+    // and so do the launches of plugins that have not handshaken yet.
+    beforeFinalFlush: () => {
+      plugin?.endUnfinished();
+      endOpenLaunches();
+    },
     takePending: () =>
       [tracePipeline.takePending(), logPipeline.takePending()].filter((request) => request !== undefined),
     finalFlush,
