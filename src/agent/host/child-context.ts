@@ -27,6 +27,15 @@ export class ChildContext {
   constructor(private readonly cookieKey: string) {}
 
   prepare(callerEnv: Environment | undefined, mode: EnvironmentMode, launches: boolean): PreparedChild {
+    // Telemetry must never keep the app from starting its child: any failure here leaves the options as they are.
+    try {
+      return this.prepareOrThrow(callerEnv, mode, launches);
+    } catch {
+      return { env: undefined, launch: undefined };
+    }
+  }
+
+  private prepareOrThrow(callerEnv: Environment | undefined, mode: EnvironmentMode, launches: boolean): PreparedChild {
     const launch = launches && isPluginLaunch(callerEnv, this.cookieKey) ? this.launches.start() : undefined;
     const names = carrierNames();
     if (callerSetCarriers(callerEnv, names)) return { env: undefined, launch };

@@ -124,7 +124,12 @@ export class Launches {
       started: (child, command) => {
         span.setAttribute('process.command', command);
         if (typeof child.pid === 'number') span.setAttribute('process.pid', child.pid);
-        observe(child, end);
+        try {
+          observe(child, end);
+        } catch {
+          // A child of a shape we cannot watch: the span covers the start alone.
+          end({ attributes: {}, metricAttributes: {} });
+        }
       },
       failed: (error) => end(failure('error', describe(error))),
     };
