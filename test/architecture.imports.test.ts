@@ -102,3 +102,19 @@ test('instrumented areas do not reach into each other or into the lifecycle', ()
     }
   }
 });
+
+test('the viewer (src/viewer, `tail`) is reached from the CLI only, and reaches nothing of the agent or env', () => {
+  for (const [file, imports] of graph) {
+    const isViewer = file.startsWith('viewer/');
+    for (const imported of imports) {
+      if (imported.startsWith('viewer/')) {
+        assert.ok(isViewer || file.startsWith('cli/'), `${file} imports ${imported}`);
+      }
+      if (isViewer) assert.ok(imported.startsWith('viewer/'), `${file} imports ${imported}`);
+    }
+  }
+  for (const entry of ['agent/preload/preload.ts', 'agent/sdk/start.ts', 'index.ts']) {
+    const viewer = [...reachable(graph, entry)].filter((module) => module.startsWith('viewer/'));
+    assert.deepEqual(viewer, [], `${entry} reaches the viewer`);
+  }
+});

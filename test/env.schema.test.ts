@@ -747,6 +747,16 @@ const CONTRACT: { readonly [K in VariableName]: Contract } = {
       [',', 'has no entries'],
     ],
   },
+  RPCPLUGIN_LOG_FORMAT: {
+    read: (config) => config.plugin.logFormat,
+    accepted: 'one of pino, hclog (any case)',
+    using: 'the default pino',
+    valid: [
+      ['pino', 'pino'],
+      [' HCLOG ', 'hclog'],
+    ],
+    invalid: notOneOf('pino, hclog', ['json', 'auto', 'hclog,pino']),
+  },
 };
 
 /** How a message quotes a value: whole up to 200 characters, else the first 200 and the length. */

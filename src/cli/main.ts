@@ -4,6 +4,7 @@
 import process from 'node:process';
 import { VERSION } from '../version.ts';
 import { runEnvCommand } from './env-command.ts';
+import { runTailCommand } from './tail-command.ts';
 
 const USAGE = `Usage: rpcplugin-telemetry <command> [options]
 
@@ -12,6 +13,9 @@ Commands:
                             every variable with its value and source (default, environment,
                             derived), secrets redacted, then any problems. Exits 1 when there are
                             problems and --strict or RPCPLUGIN_STRICT=true is given.
+  tail [--port 4318] [--json] [--html FILE] ...
+                            Receive OTLP on the agent's default endpoint and show traces, logs
+                            and metrics in the terminal (tail --help for the options).
 
 Options:
   -h, --help                Show this help.
@@ -48,4 +52,10 @@ function usageError(message: string): number {
   return 2;
 }
 
-process.exitCode = main(process.argv.slice(2));
+if (process.argv[2] === 'tail') {
+  runTailCommand(process.argv.slice(3)).then((code) => {
+    process.exitCode = code;
+  });
+} else {
+  process.exitCode = main(process.argv.slice(2));
+}

@@ -429,6 +429,13 @@ export const variables = {
       'Name of the variable that holds the go-plugin handshake cookie; its value is never recorded or shown.',
     group: 'Plugin',
   }),
+  RPCPLUGIN_LOG_FORMAT: variable({
+    kind: enumeration(['pino', 'hclog'] as const),
+    default: 'pino',
+    description:
+      "How the app's pino loggers write records: pino (unchanged) or hclog (one hclog JSON object per line, @level, @message, @timestamp, trace_id and span_id kept), which a go-plugin host such as Terraform logs at the record's level instead of debug. Never chosen automatically: it changes every destination's bytes (docs/logs.md).",
+    group: 'Plugin',
+  }),
   RPCPLUGIN_GRPC_CAPTURE_METADATA: variable({
     kind: metadataKeys(),
     default: [],

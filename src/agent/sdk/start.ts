@@ -43,10 +43,10 @@ export function startAgent(config: Config, thread: AgentThread = 'main'): Runnin
 
   return startLifecycle({
     providers: [tracePipeline.provider, metricPipeline.provider, logPipeline.provider],
-    // Whatever ends the process, the unfinished start span ends before the final flush takes the spans,
-    // and so do the launches of plugins that have not handshaken yet.
+    // Whatever ends the process, the unfinished start span and the stop span end before the final flush
+    // takes the spans, and so do the launches of plugins that have not handshaken yet.
     beforeFinalFlush: () => {
-      plugin?.endUnfinished();
+      plugin?.beforeFinalFlush();
       endOpenLaunches();
     },
     takePending: () =>
