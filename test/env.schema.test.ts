@@ -224,11 +224,12 @@ function otlp<P extends string>(prefix: P, signal?: Signal): Record<`${P}${OtlpS
 // ---------------------------------------------------------------------------------------------
 // The contract, in the order of src/env/variables.ts.
 
-const instrumentations = (grpc: boolean, pino: boolean, process: boolean, http = false) => ({
+const instrumentations = (grpc: boolean, pino: boolean, process: boolean, http = false, child_process = false) => ({
   grpc,
   http,
   pino,
   process,
+  child_process,
 });
 
 const CONTRACT: { readonly [K in VariableName]: Contract } = {
@@ -280,16 +281,17 @@ const CONTRACT: { readonly [K in VariableName]: Contract } = {
   },
   RPCPLUGIN_INSTRUMENTATIONS: {
     read: (config) => config.instrumentations,
-    accepted: 'a comma-separated list of grpc, http, pino, process, all, none (any case)',
+    accepted: 'a comma-separated list of grpc, http, pino, process, child_process, all, none (any case)',
     using: 'the default all',
     valid: [
       ['grpc', instrumentations(true, false, false)],
       ['GRPC, Pino', instrumentations(true, true, false)],
       [' process ,process', instrumentations(false, false, true)],
-      ['all', instrumentations(true, true, true, true)],
-      ['ALL', instrumentations(true, true, true, true)],
-      ['grpc,all', instrumentations(true, true, true, true)],
+      ['all', instrumentations(true, true, true, true, true)],
+      ['ALL', instrumentations(true, true, true, true, true)],
+      ['grpc,all', instrumentations(true, true, true, true, true)],
       ['HTTP', instrumentations(false, false, false, true)],
+      ['child_process', instrumentations(false, false, false, false, true)],
       ['none', instrumentations(false, false, false)],
       ['None', instrumentations(false, false, false)],
     ],
@@ -912,7 +914,7 @@ const PARTIAL: readonly (readonly [
     (config) => config.instrumentations,
     instrumentations(false, false, false),
     [
-      'RPCPLUGIN_INSTRUMENTATIONS="grpc,none" combines "none" with other entries, so only "none" is used. Accepted: a comma-separated list of grpc, http, pino, process, all, none (any case). Using none.',
+      'RPCPLUGIN_INSTRUMENTATIONS="grpc,none" combines "none" with other entries, so only "none" is used. Accepted: a comma-separated list of grpc, http, pino, process, child_process, all, none (any case). Using none.',
     ],
   ],
   [

@@ -38,7 +38,7 @@ export const SAMPLERS = [
   'parentbased_traceidratio',
 ] as const;
 export const OTLP_PROTOCOLS = ['http/protobuf', 'http/json', 'grpc'] as const;
-export const INSTRUMENTATIONS = ['grpc', 'http', 'pino', 'process'] as const;
+export const INSTRUMENTATIONS = ['grpc', 'http', 'pino', 'process', 'child_process'] as const;
 export const LOG_LEVELS = ['none', 'error', 'warn', 'info', 'debug', 'verbose', 'all'] as const;
 
 const ms = { min: 0, unit: 'ms' } as const;
@@ -256,7 +256,7 @@ export const variables = {
     kind: choiceList([...INSTRUMENTATIONS, 'all', 'none'] as const, { exclusive: ['none'] }),
     default: ['all'],
     description:
-      'Which areas are instrumented: grpc (@grpc/grpc-js client and server), http (outgoing fetch and node:http(s) requests), pino (log correlation and export), process (memory and runtime gauges); all or none.',
+      'Which areas are instrumented: grpc (@grpc/grpc-js client and server), http (outgoing fetch and node:http(s) requests), pino (log correlation and export), process (memory and runtime gauges), child_process (trace context handed to child processes in TRACEPARENT/TRACESTATE/BAGGAGE, and the go-plugin launch span); all or none.',
     group: 'General',
   }),
   RPCPLUGIN_SHUTDOWN_TIMEOUT: variable({

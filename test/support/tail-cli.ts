@@ -83,7 +83,9 @@ export function runDemo(runtime: RuntimeName, env: Record<string, string>): Prom
   const [binary, ...hostArgs] = underAgent(runtime);
   const plugin = ['/usr/bin/env', 'OTEL_SERVICE_NAME=kv-plugin', ...underAgent(runtime), PLUGIN];
   return spawnCollect(binary as string, [...hostArgs, HOST, '--', ...plugin], {
-    env: { OTEL_SERVICE_NAME: 'kv-host', ...env },
+    // Without the host role (child_process): these tests read one trace per KV call. With it, the
+    // whole session is one trace under the host's rpcplugin.plugin.launch span (docs/host.md).
+    env: { OTEL_SERVICE_NAME: 'kv-host', RPCPLUGIN_INSTRUMENTATIONS: 'grpc,pino,process', ...env },
     timeoutMs: 60_000,
   });
 }

@@ -27,8 +27,8 @@ import {
 } from '@opentelemetry/api';
 import type { Config } from '../../env/index.ts';
 import { VERSION } from '../../version.ts';
+import { type Handshake, parseHandshakeLine } from '../go-plugin/handshake-line.ts';
 import { warn } from '../sdk/diagnostics.ts';
-import { type Handshake, parseHandshakeLine } from './handshake-line.ts';
 import { watchStdoutLines } from './stdout-lines.ts';
 import { watchForStop } from './stop-span.ts';
 

@@ -6,6 +6,7 @@
 import type { Config, Instrumentation } from '../../env/index.ts';
 import { instrumentGrpc } from '../grpc/index.ts';
 import { instrumentHttp } from '../http/index.ts';
+import { instrumentChildProcesses } from '../host/index.ts';
 import { instrumentPino } from '../logs/index.ts';
 import { startProcessMetrics } from '../process/index.ts';
 import { warn } from './diagnostics.ts';
@@ -18,6 +19,7 @@ const STARTERS: Record<Instrumentation, Starter> = {
   http: instrumentHttp,
   pino: instrumentPino,
   process: startProcessMetrics,
+  child_process: instrumentChildProcesses,
 };
 
 export function startInstrumentations(config: Config, parts: SharedInstruments): void {
