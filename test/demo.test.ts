@@ -31,7 +31,7 @@ function shape(lines: readonly string[]): string[] {
   return lines.map((line) => {
     const span = /^([│├└─ ]*?)(\S+) +(kv-host|kv-plugin) +(internal|client|server) +│/.exec(line);
     if (span !== null) return `${span[1]?.length ?? 0} ${span[2]} ${span[3]} ${span[4]}`;
-    const log = /\+\d+ ms (INFO) +(.+?)  name=kv-plugin/.exec(line);
+    const log = /\+\d+ ms (INFO) +(.+?) {2}name=kv-plugin/.exec(line);
     return log === null ? `? ${line}` : `log ${log[1]} ${log[2]}`;
   });
 }

@@ -5,8 +5,8 @@
  */
 import type { Config, Instrumentation } from '../../env/index.ts';
 import { instrumentGrpc } from '../grpc/index.ts';
-import { instrumentHttp } from '../http/index.ts';
 import { instrumentChildProcesses } from '../host/index.ts';
+import { instrumentHttp } from '../http/index.ts';
 import { instrumentPino } from '../logs/index.ts';
 import { startProcessMetrics } from '../process/index.ts';
 import { warn } from './diagnostics.ts';
