@@ -3,6 +3,7 @@
  * source) grouped like the docs, then the problems. `--json` for machines. Secrets are redacted, and
  * control and invisible characters escaped (src/env/printable.ts): the output is safe for a terminal.
  */
+import process from 'node:process';
 import {
   type ConfigProblem,
   definitionOf,
@@ -15,6 +16,7 @@ import {
   printableJson,
   type Setting,
 } from '../env/index.ts';
+import { type Command, isHelp, usageError } from './command.ts';
 
 // Rows are padded to the longest value up to this width; a longer value runs past its column rather
 // than pushing every row as far.
@@ -81,3 +83,32 @@ function renderProblems(problems: readonly ConfigProblem[]): string {
   const title = problems.length === 1 ? '1 problem:' : `${problems.length} problems:`;
   return [title, ...problems.map((problem) => `  - ${describeProblem(problem)}`)].join('\n');
 }
+
+const USAGE = `Usage: rpcplugin-telemetry env [--json] [--strict]
+
+Shows the configuration the agent would use in this environment: every
+variable with its value and source (default, environment, derived), secrets
+redacted, then any problems.
+
+Options:
+  --json     Print it as JSON, for machines.
+  --strict   Exit 1 when there are problems (as RPCPLUGIN_STRICT=true does).
+  -h, --help Show this help.
+`;
+
+export const envCommand: Command = {
+  name: 'env',
+  summary: 'Show the configuration the agent would use here',
+  usage: USAGE,
+  run: async (args) => {
+    if (args.some(isHelp)) {
+      process.stdout.write(USAGE);
+      return 0;
+    }
+    const unknown = args.filter((option) => option !== '--json' && option !== '--strict');
+    if (unknown.length > 0) return usageError(envCommand, `unknown option: ${unknown.join(' ')}`);
+    const result = runEnvCommand(process.env, { json: args.includes('--json'), strict: args.includes('--strict') });
+    process.stdout.write(result.output);
+    return result.exitCode;
+  },
+};
