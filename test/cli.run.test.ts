@@ -208,3 +208,115 @@ describe('run: errors are a shell’s', () => {
     assert.equal(result.stderr, '');
   });
 });
+
+/** A shell command line of `words`, each quoted for sh. */
+function shellLine(words: readonly string[]): string {
+  return words.map((word) => `'${word.replaceAll("'", `'\\''`)}'`).join(' ');
+}
+
+/** Every process below `pid` now (Linux /proc). */
+function descendants(pid: number): number[] {
+  const parents = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  const found: number[] = [];
+  for (let frontier = [pid]; frontier.length > 0; ) {
+    const children = [...parents].filter(([, parent]) => frontier.includes(parent)).map(([child]) => child);
+    found.push(...children);
+    frontier = children;
+  }
+  return found;
+}
+
+/** Running: it exists and is not a zombie waiting for a parent (PID 1 here may never reap it). */
+function isRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+describe('run under sh -c, as hosts launch plugins (dash forks for the last command)', {
+  skip: process.platform !== 'linux' && 'reads /proc',
+}, () => {
+  for (const cliNode of ['node20', 'node24'] as const) {
+    const plugin = shellLine(wrap(cliNode, [RUNTIME_BINARIES[cliNode], PLUGIN]));
+
+    test(`CLI on ${cliNode}: the example host drives the example plugin through sh -c and run`, async () => {
+      const service = `run-sh-${cliNode}`;
+      const result = await spawnCollect(process.execPath, [HOST, '--', 'sh', '-c', plugin], {
+        cwd,
+        env: { OTEL_SERVICE_NAME: service, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url },
+        timeoutMs: 30_000,
+      });
+      assert.equal(result.exitCode, 0, explain(result));
+      const lines = result.stdout.toString('utf8').trimEnd().split('\n');
+      assert.match(lines[0] ?? '', /^handshake: 1\|1\|unix\|\/\S+\|grpc\|$/, explain(result));
+      assert.deepEqual(lines.slice(1), [
+        'health plugin = SERVING',
+        'put greeting = hello',
+        'put colour = blue',
+        'get greeting = hello',
+        'watch colour = blue (seq 2)',
+        'watch greeting = hello (seq 1)',
+      ]);
+      await receiver.waitForServiceSpans(service, ['proto.KV/Put', 'proto.KV/Get', 'proto.KV/Watch']);
+    });
+
+    test(`CLI on ${cliNode}: a SIGKILLed shell does not leave the plugin running`, async (t) => {
+      const shell = spawn('sh', ['-c', plugin], {
+        cwd,
+        env: {
+          ...baseEnvironment(),
+          ...agentEnv(`run-orphan-${cliNode}`),
+          BASIC_PLUGIN: 'hello',
+          PLUGIN_PROTOCOL_VERSIONS: '1',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
+      });
+      const shellPid = shell.pid ?? 0;
+      // Whatever is left when the test ends (it failed) is killed, so the suite can end.
+      let below: number[] = [];
+      t.after(() => {
+        for (const pid of below.filter(isRunning)) process.kill(pid, 'SIGKILL');
+        shell.stdout.destroy();
+        shell.stderr.destroy();
+      });
+      let stderr = '';
+      shell.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString('utf8');
+      });
+      const handshake = await new Promise<string>((resolve, reject) => {
+        let stdout = '';
+        const timer = setTimeout(() => reject(new Error(`no handshake line; stderr:\n${stderr}`)), 20_000);
+        shell.stdout.on('data', (chunk: Buffer) => {
+          stdout += chunk.toString('utf8');
+          if (stdout.includes('\n')) {
+            clearTimeout(timer);
+            resolve(stdout);
+          }
+        });
+      });
+      assert.match(handshake, /^1\|1\|unix\|/);
+      below = descendants(shellPid);
+      assert.ok(below.length > 0, 'the plugin is the shell’s child or grandchild');
+
+      process.kill(shellPid, 'SIGKILL');
+      // The plugin gets SIGTERM within about a second of losing its parent and flushes; 15 s is the bound.
+      for (let waited = 0; below.some(isRunning) && waited < 15_000; waited += 100) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      assert.deepEqual(below.filter(isRunning), [], `still running below the killed shell; stderr:\n${stderr}`);
+    });
+  }
+});
