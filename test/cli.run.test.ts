@@ -320,3 +320,40 @@ describe('run under sh -c, as hosts launch plugins (dash forks for the last comm
     });
   }
 });
+
+describe('run: the other command forms of the README', () => {
+  const forms: readonly [string, readonly string[]][] = [
+    ['bun run <script>', [RUNTIME_BINARIES.bun, 'run', APP]],
+    ['deno <script> (run without the word)', [RUNTIME_BINARIES.deno, '-A', APP]],
+    ['sh -c with Node (NODE_OPTIONS --require)', ['sh', '-c', `exec '${RUNTIME_BINARIES.node22}' '${APP}'`]],
+    ['sh -c with Bun (BUN_OPTIONS --preload)', ['sh', '-c', `exec '${RUNTIME_BINARIES.bun}' '${APP}'`]],
+    ['sh -c with Deno (NODE_OPTIONS --require)', ['sh', '-c', `exec '${RUNTIME_BINARIES.deno}' run -A '${APP}'`]],
+  ];
+  forms.forEach(([name, command], index) => {
+    test(`${name}: the agent starts, stdin and stdout pass through`, async () => {
+      const service = `run-form-${index}`;
+      const result = await runWithInput(wrap('node24', command), 'form input\n', agentEnv(service));
+      assert.equal(result.exitCode, 0, explain(result));
+      assert.ok(result.stdout.includes('form input\n'), explain(result));
+      assert.equal(result.stderr, '', explain(result));
+      await receiver.waitFor((r) => r.metrics().some((metric) => metric.resource['service.name'] === service), {
+        description: `metrics from ${service}`,
+      });
+    });
+  });
+
+  test('NODE_OPTIONS and BUN_OPTIONS already set are kept, the preload after them', async () => {
+    const result = await runWithInput(
+      wrap('node24', ['sh', '-c', 'printf "%s\\n%s\\n" "$NODE_OPTIONS" "$BUN_OPTIONS"']),
+      '',
+      {
+        NODE_OPTIONS: '--max-old-space-size=100',
+        BUN_OPTIONS: '--smol',
+      },
+    );
+    assert.equal(
+      result.stdout.toString('utf8'),
+      `--max-old-space-size=100 --require ${join(REPO_ROOT, 'dist', 'register.cjs')}\n--smol --preload ${join(REPO_ROOT, 'dist', 'register.mjs')}\n`,
+    );
+  });
+});
