@@ -1,7 +1,7 @@
 /**
- * `rpcplugin-telemetry run -- <command...>` with real processes: the CLI on Node 20 (no
- * process.execve: it spawns the command and relays) and on Node 22, 24 and 26 (it becomes the
- * command by execve), wrapping Node, Bun and Deno apps. Every run starts in a temporary directory
+ * `rpcplugin-telemetry run -- <command...>` with real processes: the CLI on Node 20 and Deno (no
+ * process.execve: it spawns the command and relays) and on Node 22, 24 and 26 and Bun (it becomes
+ * the command by execve), wrapping Node, Bun and Deno apps. Every run starts in a temporary directory
  * without node_modules, as a go-plugin host starts its plugin: the agent must still load (its
  * metrics reach a real OTLP receiver), stdin reaches the app, stdout is byte for byte the app's, and
  * the exit code or signal is the app's. Under `sh -c`, the example host drives the example plugin
@@ -18,6 +18,7 @@ import { type OtlpReceiver, startOtlpReceiver } from './support/otlp-receiver.ts
 import {
   baseEnvironment,
   fixture,
+  isNodeLine,
   type NodeLine,
   REPO_ROOT,
   RUNTIME_BINARIES,
@@ -30,14 +31,18 @@ const APP = fixture('run-app.mjs');
 const HOST = join(REPO_ROOT, 'examples', 'host', 'main.mjs');
 const PLUGIN = join(REPO_ROOT, 'examples', 'kv-plugin', 'main.mjs');
 
-/** Node 20 has no process.execve: the spawn fallback; the others exec. */
-const CLI_NODES: readonly NodeLine[] = ['node20', 'node22', 'node24', 'node26'];
+/**
+ * The runtimes the CLI itself runs on: Node 20 and Deno have no process.execve (the spawn
+ * fallback); Node 22, 24 and 26 and Bun exec.
+ */
+type CliRuntime = NodeLine | 'bun' | 'deno';
+const CLI_RUNTIMES: readonly CliRuntime[] = ['node20', 'node22', 'node24', 'node26', 'bun', 'deno'];
 type Wrapped = 'node' | 'bun' | 'deno';
 const WRAPPED: readonly Wrapped[] = ['node', 'bun', 'deno'];
 
-/** The app's command line on `wrapped`; a wrapped Node is the CLI's own. */
-function appCommand(wrapped: Wrapped, cliNode: NodeLine, script = APP): string[] {
-  if (wrapped === 'node') return [RUNTIME_BINARIES[cliNode], script];
+/** The app's command line on `wrapped`; a wrapped Node is the CLI's own, or Node 24. */
+function appCommand(wrapped: Wrapped, cli: CliRuntime, script = APP): string[] {
+  if (wrapped === 'node') return [RUNTIME_BINARIES[isNodeLine(cli) ? cli : 'node24'], script];
   if (wrapped === 'bun') return [RUNTIME_BINARIES.bun, script];
   return [RUNTIME_BINARIES.deno, 'run', '-A', script];
 }
@@ -97,8 +102,8 @@ function runWithInput(
   });
 }
 
-function wrap(cliNode: NodeLine, command: readonly string[]): string[] {
-  return [RUNTIME_BINARIES[cliNode], CLI, 'run', '--', ...command];
+function wrap(cli: CliRuntime, command: readonly string[]): string[] {
+  return [RUNTIME_BINARIES[cli], ...(cli === 'deno' ? ['run', '-A'] : []), CLI, 'run', '--', ...command];
 }
 
 function explain(result: RunResult): string {
@@ -106,16 +111,16 @@ function explain(result: RunResult): string {
 }
 
 describe('run: the agent starts in the command, from a directory without node_modules', () => {
-  for (const cliNode of CLI_NODES) {
+  for (const cli of CLI_RUNTIMES) {
     for (const wrapped of WRAPPED) {
-      test(`CLI on ${cliNode}, app on ${wrapped}: telemetry, stdin, stdout byte-identical, exit 0`, async () => {
-        const command = appCommand(wrapped, cliNode);
-        const input = `line one\nline two ${cliNode} ${wrapped}\n`;
+      test(`CLI on ${cli}, app on ${wrapped}: telemetry, stdin, stdout byte-identical, exit 0`, async () => {
+        const command = appCommand(wrapped, cli);
+        const input = `line one\nline two ${cli} ${wrapped}\n`;
         const direct = await runWithInput(command, input, { OTEL_SDK_DISABLED: 'true' });
         assert.equal(direct.exitCode, 0, explain(direct));
 
-        const service = `run-${cliNode}-${wrapped}`;
-        const wrappedRun = await runWithInput(wrap(cliNode, command), input, agentEnv(service));
+        const service = `run-${cli}-${wrapped}`;
+        const wrappedRun = await runWithInput(wrap(cli, command), input, agentEnv(service));
         assert.equal(wrappedRun.exitCode, 0, explain(wrappedRun));
         assert.equal(wrappedRun.signal, null);
         assert.ok(wrappedRun.stdout.includes(input), explain(wrappedRun));
@@ -132,24 +137,24 @@ describe('run: the agent starts in the command, from a directory without node_mo
 });
 
 describe('run: the exit status is the command’s, and signals reach it', () => {
-  // The fallback relays (Node 20) and the exec (Node 24) are both checked on each runtime.
-  for (const cliNode of ['node20', 'node24'] as const) {
+  // The fallback relays (Node 20, Deno) and the exec (Node 24, Bun) are both checked on each runtime.
+  for (const cli of ['node20', 'node24', 'bun', 'deno'] as const) {
     for (const wrapped of WRAPPED) {
-      const command = appCommand(wrapped, cliNode);
-      const env = (end: string) => ({ ...agentEnv(`run-status-${cliNode}-${wrapped}`), RUN_APP_END: end });
+      const command = appCommand(wrapped, cli);
+      const env = (end: string) => ({ ...agentEnv(`run-status-${cli}-${wrapped}`), RUN_APP_END: end });
 
-      test(`CLI on ${cliNode}, app on ${wrapped}: exit code 3, then death by SIGTERM, are the wrapper's`, async () => {
-        const three = await runWithInput(wrap(cliNode, command), '', env('exit:3'));
+      test(`CLI on ${cli}, app on ${wrapped}: exit code 3, then death by SIGTERM, are the wrapper's`, async () => {
+        const three = await runWithInput(wrap(cli, command), '', env('exit:3'));
         assert.equal(three.exitCode, 3, explain(three));
-        const killed = await runWithInput(wrap(cliNode, command), '', env('signal'));
+        const killed = await runWithInput(wrap(cli, command), '', env('signal'));
         assert.equal(killed.signal, 'SIGTERM', explain(killed));
         assert.equal(killed.exitCode, null);
       });
 
-      test(`CLI on ${cliNode}, app on ${wrapped}: SIGTERM sent to the wrapper reaches the app`, async () => {
+      test(`CLI on ${cli}, app on ${wrapped}: SIGTERM sent to the wrapper reaches the app`, async () => {
         let sent = false;
         const run = await runWithInput(
-          wrap(cliNode, command),
+          wrap(cli, command),
           '',
           { ...env('wait'), RUN_APP_STDIN: 'ignore' },
           (text, child) => {
@@ -248,11 +253,11 @@ function isRunning(pid: number): boolean {
 describe('run under sh -c, as hosts launch plugins (dash forks for the last command)', {
   skip: process.platform !== 'linux' && 'reads /proc',
 }, () => {
-  for (const cliNode of ['node20', 'node24'] as const) {
-    const plugin = shellLine(wrap(cliNode, [RUNTIME_BINARIES[cliNode], PLUGIN]));
+  for (const cli of ['node20', 'node24', 'bun', 'deno'] as const) {
+    const plugin = shellLine(wrap(cli, appCommand('node', cli, PLUGIN)));
 
-    test(`CLI on ${cliNode}: the example host drives the example plugin through sh -c and run`, async () => {
-      const service = `run-sh-${cliNode}`;
+    test(`CLI on ${cli}: the example host drives the example plugin through sh -c and run`, async () => {
+      const service = `run-sh-${cli}`;
       const result = await spawnCollect(process.execPath, [HOST, '--', 'sh', '-c', plugin], {
         cwd,
         env: { OTEL_SERVICE_NAME: service, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url },
@@ -272,12 +277,12 @@ describe('run under sh -c, as hosts launch plugins (dash forks for the last comm
       await receiver.waitForServiceSpans(service, ['proto.KV/Put', 'proto.KV/Get', 'proto.KV/Watch']);
     });
 
-    test(`CLI on ${cliNode}: a SIGKILLed shell does not leave the plugin running`, async (t) => {
+    test(`CLI on ${cli}: a SIGKILLed shell does not leave the plugin running`, async (t) => {
       const shell = spawn('sh', ['-c', plugin], {
         cwd,
         env: {
           ...baseEnvironment(),
-          ...agentEnv(`run-orphan-${cliNode}`),
+          ...agentEnv(`run-orphan-${cli}`),
           BASIC_PLUGIN: 'hello',
           PLUGIN_PROTOCOL_VERSIONS: '1',
         },

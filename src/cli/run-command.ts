@@ -1,10 +1,10 @@
 /**
  * `rpcplugin-telemetry run -- <command...>`: runs a Node, Bun or Deno command (or anything that
- * starts one) with the agent preloaded (preload-plan.ts). Where Node has `process.execve` (22.15+,
- * 23.11+, not Windows) this process becomes the command: no wrapper stays between the command and
- * its caller, so stdio, signals and the exit status are the command's by construction. Elsewhere
- * (Node 20, the CLI run by Bun or Deno) the command is a child with inherited stdio; this process
- * forwards signals to it, ends the way it ended, and stops it if its own parent goes away.
+ * starts one) with the agent preloaded (preload-plan.ts). Where the runtime running the CLI has
+ * `process.execve` (Node 22.15+ and 23.11+, Bun; not Windows) this process becomes the command: no
+ * wrapper stays between the command and its caller, so stdio, signals and the exit status are the
+ * command's by construction. Elsewhere (Node 20, Deno) the command is a child with inherited stdio;
+ * this process forwards signals to it, ends the way it ended, and stops it if its own parent goes away.
  */
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
@@ -27,8 +27,9 @@ a plugin in its host's). The preload is added the command's runtime's way:
   (npx, scripts, sh -c)     Deno) and BUN_OPTIONS --preload <register.mjs>
                             (Bun), after any options already there.
 
-stdin, stdout and stderr are the command's own. On Node 22.15 or newer this
-process becomes the command (execve); elsewhere it forwards signals to it.
+stdin, stdout and stderr are the command's own. On Node 22.15 or newer and
+on Bun this process becomes the command (execve); on Node 20 and Deno it
+starts it as a child and forwards signals to it.
 Exits with the command's exit code, or by its signal; 127 when the command
 is not found, 126 when it cannot be run.
 
@@ -104,15 +105,23 @@ function spawnAndRelay(file: string, plan: PreloadPlan, env: Record<string, stri
   const [argv0 = file, ...args] = plan.argv;
   return new Promise((resolve) => {
     const child = spawn(file, args, { argv0, env, stdio: 'inherit' });
-    const forward = (signal: NodeJS.Signals) => child.kill(signal);
-    for (const signal of FORWARDED_SIGNALS) process.on(signal, forward);
+    // process.kill by pid rather than child.kill: Deno (2.9) reports a child it was asked to kill as
+    // ended by that signal, even when the child handled it and exited 0.
+    const signalChild = (signal: NodeJS.Signals) => {
+      try {
+        if (child.pid !== undefined) process.kill(child.pid, signal);
+      } catch {
+        // Already gone: its exit is on its way.
+      }
+    };
+    for (const signal of FORWARDED_SIGNALS) process.on(signal, signalChild);
     const parent = process.ppid;
     const watch = setInterval(() => {
-      if (process.ppid !== parent) child.kill('SIGTERM');
+      if (process.ppid !== parent) signalChild('SIGTERM');
     }, PARENT_CHECK_MS);
     const finish = () => {
       clearInterval(watch);
-      for (const signal of FORWARDED_SIGNALS) process.off(signal, forward);
+      for (const signal of FORWARDED_SIGNALS) process.off(signal, signalChild);
     };
     child.on('error', (error) => {
       finish();
