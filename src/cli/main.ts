@@ -6,6 +6,7 @@ import process from 'node:process';
 import { VERSION } from '../version.ts';
 import { type Command, isHelp } from './command.ts';
 import { envCommand } from './env-command.ts';
+import { WATCHDOG_COMMAND, watchParent } from './parent-watchdog.ts';
 import { runCommand } from './run-command.ts';
 
 const COMMANDS: readonly Command[] = [envCommand, runCommand];
@@ -38,6 +39,11 @@ async function main(argv: readonly string[]): Promise<number> {
     const topic = name === 'help' ? COMMANDS.find((command) => command.name === rest[0]) : undefined;
     process.stdout.write(topic?.usage ?? usage());
     return name === undefined ? 2 : 0;
+  }
+  // Not a user's command: the watchdog that `run` starts beside a command it exec'd.
+  if (name === WATCHDOG_COMMAND) {
+    watchParent(rest);
+    return 0;
   }
   if (name === '-v' || name === '--version') {
     process.stdout.write(`${VERSION}\n`);
