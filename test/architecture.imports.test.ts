@@ -91,7 +91,7 @@ test('the preload and the public API reach no SDK code: only preload/, runtime/ 
 });
 
 test('instrumented areas do not reach into each other or into the lifecycle', () => {
-  const areas = ['grpc', 'logs', 'process', 'plugin'];
+  const areas = ['grpc', 'http', 'logs', 'process', 'plugin', 'host'];
   for (const [file, imports] of graph) {
     const area = areas.find((name) => file.startsWith(`agent/${name}/`));
     if (area === undefined) continue;
@@ -100,5 +100,21 @@ test('instrumented areas do not reach into each other or into the lifecycle', ()
       assert.equal(other, undefined, `${file} imports ${imported}`);
       assert.ok(!imported.startsWith('agent/lifecycle/'), `${file} imports ${imported}`);
     }
+  }
+});
+
+test('the viewer (src/viewer, `tail`) is reached from the CLI only, and reaches nothing of the agent or env', () => {
+  for (const [file, imports] of graph) {
+    const isViewer = file.startsWith('viewer/');
+    for (const imported of imports) {
+      if (imported.startsWith('viewer/')) {
+        assert.ok(isViewer || file.startsWith('cli/'), `${file} imports ${imported}`);
+      }
+      if (isViewer) assert.ok(imported.startsWith('viewer/'), `${file} imports ${imported}`);
+    }
+  }
+  for (const entry of ['agent/preload/preload.ts', 'agent/sdk/start.ts', 'index.ts']) {
+    const viewer = [...reachable(graph, entry)].filter((module) => module.startsWith('viewer/'));
+    assert.deepEqual(viewer, [], `${entry} reaches the viewer`);
   }
 });

@@ -486,12 +486,12 @@ describe('RPCPLUGIN_SHUTDOWN_TIMEOUT in the plugin role', () => {
 
 describe('RPCPLUGIN_INSTRUMENTATIONS', () => {
   const cases: readonly (readonly [string | undefined, readonly string[]])[] = [
-    [undefined, ['grpc', 'pino', 'process']],
-    ['all', ['grpc', 'pino', 'process']],
+    [undefined, ['grpc', 'http', 'pino', 'process', 'child_process']],
+    ['all', ['grpc', 'http', 'pino', 'process', 'child_process']],
     ['none', []],
     ['grpc', ['grpc']],
     ['pino,process', ['pino', 'process']],
-    ['process, all', ['grpc', 'pino', 'process']],
+    ['process, all', ['grpc', 'http', 'pino', 'process', 'child_process']],
     ['none,none', []],
     ['all,none', []],
     ['pino,unknown', ['pino']],

@@ -223,7 +223,13 @@ function otlp<P extends string>(prefix: P, signal?: Signal): Record<`${P}${OtlpS
 // ---------------------------------------------------------------------------------------------
 // The contract, in the order of src/env/variables.ts.
 
-const instrumentations = (grpc: boolean, pino: boolean, process: boolean) => ({ grpc, pino, process });
+const instrumentations = (grpc: boolean, pino: boolean, process: boolean, http = false, child_process = false) => ({
+  grpc,
+  http,
+  pino,
+  process,
+  child_process,
+});
 
 const CONTRACT: { readonly [K in VariableName]: Contract } = {
   OTEL_SDK_DISABLED: {
@@ -274,19 +280,21 @@ const CONTRACT: { readonly [K in VariableName]: Contract } = {
   },
   RPCPLUGIN_INSTRUMENTATIONS: {
     read: (config) => config.instrumentations,
-    accepted: 'a comma-separated list of grpc, pino, process, all, none (any case)',
+    accepted: 'a comma-separated list of grpc, http, pino, process, child_process, all, none (any case)',
     using: 'the default all',
     valid: [
       ['grpc', instrumentations(true, false, false)],
       ['GRPC, Pino', instrumentations(true, true, false)],
       [' process ,process', instrumentations(false, false, true)],
-      ['all', instrumentations(true, true, true)],
-      ['ALL', instrumentations(true, true, true)],
-      ['grpc,all', instrumentations(true, true, true)],
+      ['all', instrumentations(true, true, true, true, true)],
+      ['ALL', instrumentations(true, true, true, true, true)],
+      ['grpc,all', instrumentations(true, true, true, true, true)],
+      ['HTTP', instrumentations(false, false, false, true)],
+      ['child_process', instrumentations(false, false, false, false, true)],
       ['none', instrumentations(false, false, false)],
       ['None', instrumentations(false, false, false)],
     ],
-    invalid: listBad(['http', 'grpc-js', 'grpc;pino', '*', 'winston']),
+    invalid: listBad(['https', 'grpc-js', 'grpc;pino', '*', 'winston']),
   },
   RPCPLUGIN_SHUTDOWN_TIMEOUT: wholeNumber((config) => config.shutdownTimeoutMs, MS, 'the default 3000', [
     ['0', 0],
@@ -721,6 +729,27 @@ const CONTRACT: { readonly [K in VariableName]: Contract } = {
       (input): Invalid => [input, 'is not an environment variable name'],
     ),
   },
+  RPCPLUGIN_HTTP_CAPTURE_REQUEST_HEADERS: {
+    read: (config) => config.http.captureRequestHeaders,
+    accepted: 'a comma-separated list of HTTP header names (any case)',
+    using: 'the default (none)',
+    valid: [
+      ['X-Request-Id, content-type , x-request-id', ['x-request-id', 'content-type']],
+      ["x-b3-sampled,Accept,~odd'name", ['x-b3-sampled', 'accept', "~odd'name"]],
+    ],
+    invalid: [
+      ['x request', 'has no valid header name'],
+      ['a:b', 'has no valid header name'],
+      [',', 'has no entries'],
+    ],
+  },
+  RPCPLUGIN_HTTP_CAPTURE_RESPONSE_HEADERS: {
+    read: (config) => config.http.captureResponseHeaders,
+    accepted: 'a comma-separated list of HTTP header names (any case)',
+    using: 'the default (none)',
+    valid: [['Content-Type,set-cookie', ['content-type', 'set-cookie']]],
+    invalid: [['ключ', 'has no valid header name']],
+  },
   RPCPLUGIN_GRPC_CAPTURE_METADATA: {
     read: (config) => config.plugin.captureMetadata,
     accepted: 'a comma-separated list of gRPC metadata keys (letters, digits, -, _ and .; any case)',
@@ -737,6 +766,16 @@ const CONTRACT: { readonly [K in VariableName]: Contract } = {
       ['a/b,c d', 'has no valid metadata key'],
       [',', 'has no entries'],
     ],
+  },
+  RPCPLUGIN_LOG_FORMAT: {
+    read: (config) => config.plugin.logFormat,
+    accepted: 'one of pino, hclog (any case)',
+    using: 'the default pino',
+    valid: [
+      ['pino', 'pino'],
+      [' HCLOG ', 'hclog'],
+    ],
+    invalid: notKnown(['json', 'auto', 'hclog,pino']),
   },
 };
 
@@ -872,7 +911,7 @@ const PARTIAL: readonly (readonly [
     (config) => config.instrumentations,
     instrumentations(false, false, false),
     [
-      'RPCPLUGIN_INSTRUMENTATIONS="grpc,none" combines "none" with other entries, so only "none" is used. Accepted: a comma-separated list of grpc, pino, process, all, none (any case). Using none.',
+      'RPCPLUGIN_INSTRUMENTATIONS="grpc,none" combines "none" with other entries, so only "none" is used. Accepted: a comma-separated list of grpc, http, pino, process, child_process, all, none (any case). Using none.',
     ],
   ],
   [

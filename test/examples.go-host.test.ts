@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { basename, delimiter, join } from 'node:path';
 import process from 'node:process';
 import { after, before, describe, test } from 'node:test';
 import { type OtlpReceiver, SpanKind, startOtlpReceiver } from './support/otlp-receiver.ts';
@@ -134,8 +134,54 @@ describe('a go-plugin 1.0.1 host in Go drives the example KV plugin', { skip, co
         }
         assert.equal(spans.filter((span) => span.name === 'proto.KV/Put').length, 2, 'two Puts');
         assert.equal(spans.filter((span) => span.name === 'proto.KV/Get').length, 2, 'two Gets');
+        // go-plugin's Kill() sent Shutdown; the plugin's handler then exited with code 0.
+        const stops = await receiver.waitForServiceSpans(service, ['rpcplugin.plugin.stop']);
+        const stop = stops.filter((span) => span.name === 'rpcplugin.plugin.stop');
+        assert.equal(stop.length, 1, 'one stop span');
+        assert.equal(stop[0]?.attributes['rpcplugin.plugin.stop.reason'], 'shutdown_rpc');
+        assert.equal(stop[0]?.attributes['process.exit.code'], 0);
       });
     }
+  }
+
+  // RPCPLUGIN_LOG_FORMAT=hclog: go-plugin parses the plugin's pino lines and logs each at its level,
+  // its fields as hclog arguments (without it, each line is logged whole at debug).
+  for (const runtime of PLUGIN_RUNTIMES) {
+    test(`plugin on ${runtime} under the agent, RPCPLUGIN_LOG_FORMAT=hclog: the host logs the plugin's records at their level, with the span ids`, async () => {
+      const service = `go-host-kv-plugin-${runtime}-hclog`;
+      const result = await runHost([], pluginCommand(runtime, true), {
+        RPCPLUGIN_LOG_FORMAT: 'hclog',
+        KV_PLUGIN_LOG_LEVEL: 'debug',
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+        OTEL_SERVICE_NAME: service,
+        OTEL_METRICS_EXPORTER: 'none',
+        OTEL_LOGS_EXPORTER: 'none',
+      });
+      assertGracefulRun(result, false);
+      // go-plugin names the plugin's logger after the command's file name.
+      const plugin = `go-host.${basename(RUNTIME_BINARIES[runtime])}`;
+      const logged = (level: string, message: string) =>
+        result.stderr
+          .split('\n')
+          .filter((line) => line.includes(` [${level}]`) && line.includes(` ${plugin}: ${message}: `));
+      const puts = logged('INFO', 'put');
+      assert.equal(puts.length, 2, explain(result));
+      assert.equal(logged('INFO', 'get').length, 2, explain(result));
+      assert.equal(logged('INFO', 'shutdown requested by the host').length, 1, explain(result));
+      assert.equal(logged('DEBUG', 'plugin address').length, 1, explain(result));
+      // No record left whole at debug: every line parsed.
+      assert.doesNotMatch(result.stderr, new RegExp(`${plugin.replace('.', '\\.')}: \\{`), explain(result));
+
+      const spans = await receiver.waitForServiceSpans(service, ['proto.KV/Put']);
+      const greeting = puts.find((line) => / key=greeting( |$)/.test(line)) ?? '';
+      assert.match(greeting, / @module=kv-plugin( |$)/, greeting);
+      const traceId = / trace_id=([0-9a-f]{32})( |$)/.exec(greeting)?.[1];
+      const spanId = / span_id=([0-9a-f]{16})( |$)/.exec(greeting)?.[1];
+      assert.ok(
+        spans.some((span) => span.name === 'proto.KV/Put' && span.traceId === traceId && span.spanId === spanId),
+        `the Put record's trace_id and span_id are a Put server span's: ${greeting}`,
+      );
+    });
   }
 
   // A collector that never answers: the plugin's final flush (spans pending at Shutdown's

@@ -1,10 +1,10 @@
 /**
  * Which stdout lines are go-plugin handshake lines, and what is read from them
- * (src/agent/plugin/handshake-line.ts; the format is hashicorp/go-plugin server.go's).
+ * (src/agent/go-plugin/handshake-line.ts; the format is hashicorp/go-plugin server.go's).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { type Handshake, parseHandshakeLine } from '../src/agent/plugin/handshake-line.ts';
+import { type Handshake, parseHandshakeLine } from '../src/agent/go-plugin/handshake-line.ts';
 
 const TCP: Handshake = {
   coreProtocolVersion: 1,

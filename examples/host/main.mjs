@@ -3,6 +3,7 @@
 // Prints the handshake line and each result on stdout; the plugin's stderr comes out prefixed
 // `plugin: ` on stderr. Exits 0 when every call succeeded and the plugin stopped by itself.
 import process from 'node:process';
+import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import grpc from '@grpc/grpc-js';
 import { derToPem, generateCertificate } from '../kv-plugin/certificate.mjs';
@@ -12,13 +13,15 @@ import { launchPlugin } from './launch.mjs';
 
 /** go-plugin's client waits 2 s after Shutdown before it kills the plugin. */
 const SHUTDOWN_GRACE_MS = 2000;
+/** How long after a failed call the host waits to learn whether the plugin died. */
+const PLUGIN_DEATH_REPORT_MS = 500;
 
 // The plugin command starts after `--`, or at the first word that is not an option: Bun drops a `--`
 // that directly follows the script name, and its parseArgs reads options past `--`.
 const argv = process.argv.slice(2);
 let start = argv.indexOf('--') + 1;
 if (start === 0) {
-  const takesValue = (word) => /^--(handshake-timeout|min-port|max-port|cookie)$/.test(word);
+  const takesValue = (word) => /^--(handshake-timeout|min-port|max-port|cookie|watch-count)$/.test(word);
   while (start < argv.length && argv[start].startsWith('-')) start += takesValue(argv[start]) ? 2 : 1;
 }
 const { values } = parseArgs({
@@ -30,13 +33,14 @@ const { values } = parseArgs({
     cookie: { type: 'string', default: 'BASIC_PLUGIN=hello' },
     multiplex: { type: 'boolean', default: false },
     'auto-mtls': { type: 'boolean', default: false },
+    'watch-count': { type: 'string', default: '2' },
   },
 });
 const [command, ...args] = argv.slice(start);
 const separator = values.cookie.indexOf('=');
 if (command === undefined || separator <= 0) {
   process.stderr.write(
-    'usage: main.mjs [--handshake-timeout ms] [--min-port n] [--max-port n] [--cookie K=V] [--multiplex] [--auto-mtls] -- <plugin command...>\n',
+    'usage: main.mjs [--handshake-timeout ms] [--min-port n] [--max-port n] [--cookie K=V] [--multiplex] [--auto-mtls] [--watch-count n] -- <plugin command...>\n',
   );
   process.exit(2);
 }
@@ -58,7 +62,8 @@ async function callKv(kv) {
   const { value } = await call(kv, 'Get', { key: 'greeting' });
   print(`get greeting = ${Buffer.from(value).toString()}`);
   await new Promise((resolve, reject) => {
-    const stream = kv.Watch({ prefix: '', count: 2 });
+    // More events than the two Puts make keep the stream open: what a test needs to break it midway.
+    const stream = kv.Watch({ prefix: '', count: Number(values['watch-count']) });
     stream.on('data', (event) =>
       print(`watch ${event.key} = ${Buffer.from(event.value).toString()} (seq ${event.seq})`),
     );
@@ -141,7 +146,13 @@ async function main() {
     failed = true;
     process.stderr.write(`host: call failed: ${error.details ?? error.message}\n`);
   }
-  const exit = await stopPlugin(controller, plugin);
+  // A call that failed because the plugin died: its exit is reported a moment after the lost
+  // connection. Then there is nothing left to stop.
+  const died = failed ? await Promise.race([plugin.exited, delay(PLUGIN_DEATH_REPORT_MS)]) : undefined;
+  if (died !== undefined) {
+    process.stderr.write(`host: the plugin died during the calls (${died.signal ?? `code ${died.code}`})\n`);
+  }
+  const exit = died ?? (await stopPlugin(controller, plugin));
   for (const client of [health, kv, controller]) client.close();
   process.stderr.write(`host: plugin exited (${exit.signal ?? `code ${exit.code}`})\n`);
   return failed || exit.killed || exit.code !== 0 ? 1 : 0;

@@ -1,10 +1,12 @@
 // Serves a set of gRPC services as a go-plugin plugin: checks the cookie, negotiates the protocol
 // version, listens, prints the handshake line, ignores SIGINT, and stops when the host says so.
+import { writeSync } from 'node:fs';
 import process from 'node:process';
 import grpc from '@grpc/grpc-js';
 import { generateCertificate } from './certificate.mjs';
 import { goPluginServices } from './go-plugin-services.mjs';
 import { cookieMatches, handshakeLine, NOT_A_PROGRAM_MESSAGE, negotiateVersion } from './handshake.mjs';
+import { watchHost } from './host-watch.mjs';
 import { ListenError, listenTcp, listenUnix } from './listener.mjs';
 import { loadServices } from './protos.mjs';
 
@@ -79,6 +81,15 @@ export async function servePlugin({ cookie, versions, transport, register, logge
     process.exit(1);
   }
   process.on('exit', () => listener.close());
+  watchHost((parent) => {
+    // The host held the other end of stderr: a write there now fails (EPIPE), and pino's
+    // asynchronous destination would retry it at exit for ever. Said once, directly, then silence.
+    logger.level = 'silent';
+    try {
+      writeSync(2, `kv-plugin: the host (process ${parent}) is gone; stopping\n`);
+    } catch {}
+    stop();
+  });
   // A Ctrl-C in the host's terminal reaches the whole process group; the host stops the plugin itself.
   process.on('SIGINT', () => logger.debug('interrupt ignored: the host stops this plugin'));
 

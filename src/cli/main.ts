@@ -8,8 +8,16 @@ import { type Command, isHelp } from './command.ts';
 import { envCommand } from './env-command.ts';
 import { WATCHDOG_COMMAND, watchParent } from './parent-watchdog.ts';
 import { runCommand } from './run-command.ts';
+import { runTailCommand, TAIL_USAGE } from './tail-command.ts';
 
-const COMMANDS: readonly Command[] = [envCommand, runCommand];
+const tailCommand: Command = {
+  name: 'tail',
+  summary: 'Receive OTLP here; show traces, logs and metrics in the terminal',
+  usage: TAIL_USAGE,
+  run: runTailCommand,
+};
+
+const COMMANDS: readonly Command[] = [envCommand, runCommand, tailCommand];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((command) => command.name.length));

@@ -94,5 +94,12 @@ export interface Config {
     /** Name of the variable holding the handshake cookie; its value is never part of the config. */
     readonly magicCookieKey: string;
     readonly captureMetadata: readonly string[];
+    /** How the app's pino loggers write their records: as pino does, or as hclog JSON for go-plugin hosts. */
+    readonly logFormat: 'pino' | 'hclog';
+  };
+  /** Outgoing HTTP requests (RPCPLUGIN_HTTP_CAPTURE_*): header names recorded on client spans, lowercase. */
+  readonly http: {
+    readonly captureRequestHeaders: readonly string[];
+    readonly captureResponseHeaders: readonly string[];
   };
 }

@@ -27,7 +27,13 @@ export interface ResolvedVariables {
 
 /** A variable whose value in force differs from what it resolved to on its own. */
 export type DerivedSetting = {
-  [K in VariableName]: { readonly name: K; readonly value: Values[K]; readonly source: SettingSource };
+  [K in VariableName]: {
+    readonly name: K;
+    readonly value: Values[K];
+    readonly source: SettingSource;
+    /** How a message names this value when it replaces a rejected one ("the plugin role's default 1500"). */
+    readonly using?: string;
+  };
 }[VariableName];
 
 /** A conflict between variables the user set: `text` is the raw text of `variable`, for the message. */
@@ -119,12 +125,19 @@ class DerivationRecord {
         ...plugin,
         magicCookieKey: values.RPCPLUGIN_MAGIC_COOKIE_KEY,
         captureMetadata: values.RPCPLUGIN_GRPC_CAPTURE_METADATA,
+        logFormat: values.RPCPLUGIN_LOG_FORMAT,
+      },
+      http: {
+        captureRequestHeaders: values.RPCPLUGIN_HTTP_CAPTURE_REQUEST_HEADERS,
+        captureResponseHeaders: values.RPCPLUGIN_HTTP_CAPTURE_RESPONSE_HEADERS,
       },
     };
   }
 
-  private note<K extends VariableName>(name: K, value: Values[K], source: SettingSource): void {
-    this.settings.push({ name, value, source } as DerivedSetting);
+  private note<K extends VariableName>(name: K, value: Values[K], source: SettingSource, using?: string): void {
+    this.settings.push(
+      (using === undefined ? { name, value, source } : { name, value, source, using }) as DerivedSetting,
+    );
   }
 
   /** An unset variable takes the value of the one it inherits from (a signal's OTLP setting, a span limit). */
@@ -241,7 +254,12 @@ class DerivationRecord {
     if (role !== 'plugin' || this.resolved.sources.RPCPLUGIN_SHUTDOWN_TIMEOUT !== 'default') {
       return this.values.RPCPLUGIN_SHUTDOWN_TIMEOUT;
     }
-    this.note('RPCPLUGIN_SHUTDOWN_TIMEOUT', PLUGIN_SHUTDOWN_TIMEOUT_MS, 'derived');
+    this.note(
+      'RPCPLUGIN_SHUTDOWN_TIMEOUT',
+      PLUGIN_SHUTDOWN_TIMEOUT_MS,
+      'derived',
+      `the plugin role's default ${PLUGIN_SHUTDOWN_TIMEOUT_MS}`,
+    );
     return PLUGIN_SHUTDOWN_TIMEOUT_MS;
   }
 

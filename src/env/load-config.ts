@@ -85,6 +85,12 @@ export function loadConfig(env: EnvSource, options: LoadOptions = {}): LoadedCon
   const values: Record<string, unknown> = {};
   const sources = {} as Record<VariableName, SettingSource>;
   const problems: ConfigProblem[] = [];
+  // Problems whose variable fell back to its default: the derivation may replace that default.
+  const fellBack = new Map<VariableName, number[]>();
+  const usingDefault = (name: VariableName, problem: ConfigProblem) => {
+    fellBack.set(name, [...(fellBack.get(name) ?? []), problems.length]);
+    problems.push(problem);
+  };
 
   for (const name of VARIABLE_NAMES) {
     const definition = definitionOf(name);
@@ -95,7 +101,10 @@ export function loadConfig(env: EnvSource, options: LoadOptions = {}): LoadedCon
       values[name] = definition.default;
       sources[name] = 'default';
       if (unreadable !== undefined) {
-        problems.push(problemAbout(name, undefined, `is set but cannot be read: ${unreadable}`, describeDefault(name)));
+        usingDefault(
+          name,
+          problemAbout(name, undefined, `is set but cannot be read: ${unreadable}`, describeDefault(name)),
+        );
       }
       continue;
     }
@@ -107,7 +116,7 @@ export function loadConfig(env: EnvSource, options: LoadOptions = {}): LoadedCon
     } else {
       values[name] = definition.default;
       sources[name] = 'default';
-      problems.push(problemAbout(name, text, parsed.issue, describeDefault(name)));
+      usingDefault(name, problemAbout(name, text, parsed.issue, describeDefault(name)));
     }
   }
 
@@ -125,7 +134,16 @@ export function loadConfig(env: EnvSource, options: LoadOptions = {}): LoadedCon
   }
 
   const inForce = new Map<VariableName, { value: unknown; source: SettingSource }>();
-  for (const { name, value, source } of derivation.settings) inForce.set(name, { value, source });
+  for (const setting of derivation.settings) {
+    const { name, value, source } = setting;
+    inForce.set(name, { value, source });
+    // A rejected value's message names what is really used when the derivation replaced the schema
+    // default (the plugin role's shutdown timeout); inherited values are named by their defaultText.
+    const { using } = setting;
+    if (using !== undefined) {
+      for (const index of fellBack.get(name) ?? []) problems[index] = { ...(problems[index] as ConfigProblem), using };
+    }
+  }
   const settings = VARIABLE_NAMES.map((name): Setting => {
     const { value, source } = inForce.get(name) ?? { value: values[name], source: sources[name] };
     return { name, value: shown(name, value), source };

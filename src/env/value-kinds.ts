@@ -372,6 +372,37 @@ export function metadataKeys(): Kind<readonly string[]> {
   };
 }
 
+/** HTTP header names (RFC 9110 tokens), any case; kept lowercase, as Node, Bun and Deno report them. */
+export function httpHeaderNames(): Kind<readonly string[]> {
+  const entry = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
+  return {
+    accepted: 'a comma-separated list of HTTP header names (any case)',
+    parse(value) {
+      const names: string[] = [];
+      const bad = new BadEntries();
+      for (const item of splitList(value)) {
+        const name = item.toLowerCase();
+        if (!entry.test(name)) bad.add(item);
+        else if (!names.includes(name)) names.push(name);
+      }
+      if (names.length === 0)
+        return { ok: false, issue: bad.count > 0 ? 'has no valid header name' : 'has no entries' };
+      const dropped =
+        bad.count === 0
+          ? []
+          : [
+              bad.issue(
+                (item) => `has an entry ${item} that is not an HTTP header name`,
+                'entries that are not HTTP header names',
+              ),
+            ];
+      return { ok: true, value: names, dropped };
+    },
+    show: (value) => value.join(','),
+    redactRaw: asIs,
+  };
+}
+
 /** A W3C traceparent header value: version 00 layout, no all-zero ids, version ff forbidden. */
 export function traceparent(): Kind<string> {
   const schema = z.string().check(

@@ -10,6 +10,7 @@ import {
   environmentVariableName,
   filePath,
   headerKey,
+  httpHeaderNames,
   httpUrl,
   integer,
   keyValues,
@@ -37,7 +38,7 @@ export const SAMPLERS = [
   'parentbased_traceidratio',
 ] as const;
 export const OTLP_PROTOCOLS = ['http/protobuf', 'http/json', 'grpc'] as const;
-export const INSTRUMENTATIONS = ['grpc', 'pino', 'process'] as const;
+export const INSTRUMENTATIONS = ['grpc', 'http', 'pino', 'process', 'child_process'] as const;
 export const LOG_LEVELS = ['none', 'error', 'warn', 'info', 'debug', 'verbose', 'all'] as const;
 
 const ms = { min: 0, unit: 'ms' } as const;
@@ -255,7 +256,7 @@ export const variables = {
     kind: choiceList([...INSTRUMENTATIONS, 'all', 'none'] as const, { exclusive: ['none'] }),
     default: ['all'],
     description:
-      'Which areas are instrumented: grpc (@grpc/grpc-js client and server), pino (log correlation and export), process (memory and runtime gauges); all or none.',
+      'Which areas are instrumented: grpc (@grpc/grpc-js client and server), http (outgoing fetch and node:http(s) requests), pino (log correlation and export), process (memory and runtime gauges), child_process (trace context handed to child processes in TRACEPARENT/TRACESTATE/BAGGAGE, and the go-plugin launch span); all or none.',
     group: 'General',
   }),
   RPCPLUGIN_SHUTDOWN_TIMEOUT: variable({
@@ -429,12 +430,36 @@ export const variables = {
       'Name of the variable that holds the go-plugin handshake cookie; its value is never recorded or shown.',
     group: 'Plugin',
   }),
+  RPCPLUGIN_LOG_FORMAT: variable({
+    kind: enumeration(['pino', 'hclog'] as const),
+    default: 'pino',
+    description:
+      "How the app's pino loggers write records: pino (unchanged) or hclog (one hclog JSON object per line, @level, @message, @timestamp, trace_id and span_id kept), which a go-plugin host such as Terraform logs at the record's level instead of debug. Never chosen automatically: it changes every destination's bytes (docs/logs.md).",
+    group: 'Plugin',
+  }),
   RPCPLUGIN_GRPC_CAPTURE_METADATA: variable({
     kind: metadataKeys(),
     default: [],
     defaultText: 'none',
     description:
       'Request metadata keys recorded as span attributes (rpc.grpc.request.metadata.<key>); values of secret-looking keys are redacted.',
+    group: 'Plugin',
+  }),
+  // HTTP client header capture (src/agent/http, docs/http.md).
+  RPCPLUGIN_HTTP_CAPTURE_REQUEST_HEADERS: variable({
+    kind: httpHeaderNames(),
+    default: [],
+    defaultText: 'none',
+    description:
+      'Headers of outgoing HTTP requests recorded on their client spans (http.request.header.<name>); values of secret-looking names are redacted.',
+    group: 'Plugin',
+  }),
+  RPCPLUGIN_HTTP_CAPTURE_RESPONSE_HEADERS: variable({
+    kind: httpHeaderNames(),
+    default: [],
+    defaultText: 'none',
+    description:
+      'Headers of the responses to outgoing HTTP requests recorded on their client spans (http.response.header.<name>); values of secret-looking names are redacted.',
     group: 'Plugin',
   }),
 };

@@ -1,7 +1,7 @@
 /**
  * A real OTLP/gRPC receiver for the tests: the three collector services served by @grpc/grpc-js on
  * 127.0.0.1, decoding each export with the same official definitions as the HTTP receiver
- * (decodeExportRequest), and recording the metadata it came with.
+ * (decodeExportRequest), and recording the metadata it came with; over TLS (mutual, with a CA) when asked.
  */
 import { Server, ServerCredentials, type ServerUnaryCall, type sendUnaryData } from '@grpc/grpc-js';
 import {
@@ -54,7 +54,12 @@ export class OtlpGrpcReceiver {
   }
 }
 
-export async function startOtlpGrpcReceiver(): Promise<OtlpGrpcReceiver> {
+export interface OtlpGrpcReceiverOptions {
+  /** Serve over TLS with this key and certificate; with `ca`, a client certificate it signed is required. */
+  tls?: { key: Buffer; cert: Buffer; ca?: Buffer };
+}
+
+export async function startOtlpGrpcReceiver(options: OtlpGrpcReceiverOptions = {}): Promise<OtlpGrpcReceiver> {
   const server = new Server();
   const received: ReceivedGrpcExport[] = [];
   for (const signal of Object.keys(SERVICES) as Signal[]) {
@@ -84,9 +89,15 @@ export async function startOtlpGrpcReceiver(): Promise<OtlpGrpcReceiver> {
     );
   }
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, bound) =>
+    server.bindAsync('127.0.0.1:0', serverCredentials(options), (error, bound) =>
       error ? reject(error) : resolve(bound),
     ),
   );
-  return new OtlpGrpcReceiver(server, `http://127.0.0.1:${port}`, received);
+  return new OtlpGrpcReceiver(server, `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`, received);
+}
+
+function serverCredentials({ tls }: OtlpGrpcReceiverOptions): ServerCredentials {
+  if (tls === undefined) return ServerCredentials.createInsecure();
+  const pair = { private_key: tls.key, cert_chain: tls.cert };
+  return ServerCredentials.createSsl(tls.ca ?? null, [pair], tls.ca !== undefined);
 }

@@ -22,6 +22,7 @@ import type { PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
 import type { Config } from '../../env/index.ts';
 import { VERSION } from '../../version.ts';
+import { GRPC_EXPORT_METHODS } from './otlp-grpc-methods.ts';
 import type { OtlpTarget } from './otlp-http.ts';
 import { TEMPORALITY } from './temporality.ts';
 
@@ -60,7 +61,7 @@ export function createGrpcSpanExporter(target: OtlpTarget): SpanExporter {
       TraceExporterMetricsHelper,
       undefined,
       'TraceExportService',
-      '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
+      GRPC_EXPORT_METHODS.traces,
     ),
   );
 }
@@ -77,7 +78,7 @@ export function createGrpcMetricExporter(
       MetricsExporterMetricsHelper,
       undefined,
       'MetricsExportService',
-      '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export',
+      GRPC_EXPORT_METHODS.metrics,
     ),
     { temporalityPreference: TEMPORALITY[temporality] },
   );
@@ -92,7 +93,7 @@ export function createGrpcLogExporter(target: OtlpTarget): LogRecordExporter {
       LogsExporterMetricsHelper,
       undefined,
       'LogsExportService',
-      '/opentelemetry.proto.collector.logs.v1.LogsService/Export',
+      GRPC_EXPORT_METHODS.logs,
     ),
   );
 }

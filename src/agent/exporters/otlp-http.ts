@@ -27,6 +27,7 @@ import { VERSION } from '../../version.ts';
 import type { ExitRequest } from '../lifecycle/exit-export.ts';
 import { warn } from '../sdk/diagnostics.ts';
 import { loadSibling } from '../sdk/load-bundle.ts';
+import { GRPC_EXPORT_METHODS, type OtlpSignal } from './otlp-grpc-methods.ts';
 import { createHttpTransport } from './otlp-http-transport.ts';
 import { ProtobufSpanEncoder } from './otlp-span-encoder.ts';
 import { TEMPORALITY } from './temporality.ts';
@@ -121,27 +122,41 @@ function readTlsFiles(otlp: OtlpExporterConfig, variablePrefix: string): OtlpTar
 }
 
 /**
- * The request exit-export.ts sends for the records still pending when the process exits; none when
- * nothing is pending (the JSON serializers would still make a body: `{"resourceSpans":[]}`).
+ * The request exit-export.ts sends for the records still pending when the process exits, over the
+ * target's protocol; none when nothing is pending (the JSON serializers would still make a body:
+ * `{"resourceSpans":[]}`, so callers check for records first).
  */
-export function exitRequest<T>(
+export function exitRequest(
   target: OtlpTarget,
-  records: T[],
-  serialize: (records: T[]) => Uint8Array | undefined,
-  /** What one record is called in messages: "span", "log record". */
-  noun: string,
+  signal: OtlpSignal,
+  body: Uint8Array | undefined,
+  /** What the body holds, for the loss message: "3 spans" (see `counted`). */
+  contents: string,
 ): ExitRequest | undefined {
-  // Only the http protocols: the exit path POSTs from a plain worker, without a gRPC client.
-  if (records.length === 0 || target.protocol === 'grpc') return undefined;
-  const body = serialize(records);
   if (body === undefined || body.length === 0) return undefined;
+  const gzip = target.compression === 'gzip';
+  if (target.protocol === 'grpc') {
+    // The metadata the gRPC exporter sends (otlp-grpc.ts): the user's headers, without Content-Type.
+    const { 'Content-Type': _contentType, ...metadata } = target.headers;
+    const url = new URL(target.url).origin;
+    const headers = { ...metadata, 'User-Agent': USER_AGENT };
+    return { url, grpcMethod: GRPC_EXPORT_METHODS[signal], headers, body, gzip, tls: target.tls, contents };
+  }
   const headers = { ...target.headers, 'User-Agent': USER_AGENT };
-  const contents = `${records.length} ${noun}${records.length === 1 ? '' : 's'}`;
-  return { url: target.url, headers, body, gzip: target.compression === 'gzip', tls: target.tls, contents };
+  return { url: target.url, headers, body, gzip, tls: target.tls, contents };
+}
+
+/** "1 span", "3 spans". */
+export function counted(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 
 export function spanSerializer(target: OtlpTarget) {
   return target.json ? JsonTraceSerializer : ProtobufSpanEncoder;
+}
+
+export function metricSerializer(target: OtlpTarget) {
+  return target.json ? JsonMetricsSerializer : ProtobufMetricsSerializer;
 }
 
 export function logSerializer(target: OtlpTarget) {
@@ -166,12 +181,7 @@ export function createOtlpMetricExporter(
 ): PushMetricExporter {
   if (target.protocol === 'grpc') return grpcExporters().createGrpcMetricExporter(target, temporality);
   return new OTLPMetricExporterBase(
-    httpExportDelegate(
-      target,
-      target.json ? JsonMetricsSerializer : ProtobufMetricsSerializer,
-      'otlp_http_metric_exporter',
-      MetricsExporterMetricsHelper,
-    ),
+    httpExportDelegate(target, metricSerializer(target), 'otlp_http_metric_exporter', MetricsExporterMetricsHelper),
     // Passed explicitly so the exporter does not read OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE itself.
     { temporalityPreference: TEMPORALITY[temporality] },
   );

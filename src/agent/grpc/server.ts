@@ -9,6 +9,7 @@
  * wins. Calls to methods nobody registered never reach a handler: _retrieveHandler sees them.
  */
 import { context, propagation, ROOT_CONTEXT, SpanKind } from '@opentelemetry/api';
+import { serverCallArrived } from '../sdk/process-end.ts';
 import type { GrpcTelemetry, RpcCall } from './call-telemetry.ts';
 import { emitInContext } from './emitter.ts';
 import { endpointOfAuthority } from './endpoint.ts';
@@ -136,6 +137,7 @@ class ServerCalls {
     if (!responseStream) {
       // unary and client streaming: the response goes through a callback, which also carries the error.
       return function (surface, callback) {
+        serverCallArrived(path);
         const call = typeof callback === 'function' ? calls.begin(method, surface) : undefined;
         if (call === undefined || callback === undefined) return handler.call(this, surface, callback);
         const respond: Respond = (error, value, trailer, flags) => {
@@ -146,6 +148,7 @@ class ServerCalls {
       };
     }
     return function (surface) {
+      serverCallArrived(path);
       const call = calls.begin(method, surface);
       if (call === undefined) return handler.call(this, surface);
       return calls.run(call, handler, this, surface, undefined);

@@ -15,6 +15,7 @@ import process from 'node:process';
 import type { AgentThread, RunningAgent } from '../preload/shared-state.ts';
 import { timerDelay } from '../runtime/timer-delay.ts';
 import { warn } from '../sdk/diagnostics.ts';
+import { endingSignalArrived } from '../sdk/process-end.ts';
 
 const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 
@@ -77,6 +78,7 @@ export function installExitHooks(agent: RunningAgent, options: ExitHookOptions):
         process.kill(process.pid, signal);
         return;
       }
+      endingSignalArrived(signal);
       void shutdownHoldingOpen().then(() => process.kill(process.pid, signal));
     };
     try {

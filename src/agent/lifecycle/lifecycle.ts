@@ -33,6 +33,10 @@ export function startLifecycle(parts: LifecycleParts): RunningAgent {
   let stopping: Promise<boolean> | undefined;
   // Once the asynchronous shutdown has had its turn (done or timed out), the exit event adds no second wait.
   let stopped = false;
+  // The synchronous send happens once: on Node and Bun a fatal error's monitor and then the exit event
+  // both ask for it, and a second metric collection would only repeat the cumulative points (and a
+  // second loss line when the collector is down).
+  let sentAtExit = false;
   const agent: RunningAgent = {
     async forceFlush() {
       await settleWithin(Promise.allSettled(providers.map((provider) => provider.forceFlush())), timeoutMs);
@@ -56,18 +60,27 @@ export function startLifecycle(parts: LifecycleParts): RunningAgent {
     thread: parts.thread,
     isStopping: () => stopping !== undefined,
     sendPendingNow() {
-      if (stopped) return;
+      if (stopped || sentAtExit) return;
+      sentAtExit = true;
       parts.beforeFinalFlush?.();
       parts.finalFlush.abort();
-      sendPending(parts.takePending(), timeoutMs);
+      let requests: ExitRequest[];
+      try {
+        requests = parts.takePending();
+      } catch (error) {
+        // Rule 2: the exit goes on as it would have, whatever taking the pending records did.
+        warn(`telemetry pending at exit cannot be taken (${(error as Error).message}); it is lost.`);
+        return;
+      }
+      sendPending(requests, timeoutMs);
     },
   });
   return agent;
 }
 
 /**
- * Sends the pending records synchronously and says once what was lost. Metrics are not among them:
- * collecting them is asynchronous all the way down.
+ * Sends the pending spans, log records and metrics (collected synchronously, pipelines/collect-now.ts)
+ * over each signal's protocol, and says once what was lost.
  */
 function sendPending(requests: ExitRequest[], timeoutMs: number): void {
   const outcomes = exportSynchronously(requests, timeoutMs);

@@ -8,6 +8,7 @@ import type { Logger } from '@opentelemetry/api-logs';
 import { warn } from '../sdk/diagnostics.ts';
 import { correlatingMixin, type PinoMixin } from './correlation.ts';
 import { exportingAsJson, type PinoAsJson } from './export.ts';
+import { hclogAsJson } from './hclog.ts';
 
 /** The pino majors this instrumentation is tested with (the oldest and the newest are, on every runtime). */
 export const SUPPORTED_PINO_MAJORS = { oldest: 8, newest: 10 } as const;
@@ -15,6 +16,8 @@ export const SUPPORTED_PINO_MAJORS = { oldest: 8, newest: 10 } as const;
 export interface PinoInstrumentationOptions {
   /** Where records are exported; undefined when OTEL_LOGS_EXPORTER=none (correlation only). */
   readonly exportTo: Logger | undefined;
+  /** RPCPLUGIN_LOG_FORMAT: `hclog` rewrites each line the app's loggers write as hclog JSON (hclog.ts). */
+  readonly format: 'pino' | 'hclog';
 }
 
 interface PinoSymbols {
@@ -84,8 +87,12 @@ function instrumentLogger(logger: unknown, symbols: PinoSymbols, options: PinoIn
       fields[symbols.mixinSym] = correlatingMixin(appMixin as PinoMixin | undefined, symbols.chindingsSym);
     }
     const asJson = fields[symbols.asJsonSym];
-    if (options.exportTo !== undefined && typeof asJson === 'function') {
-      fields[symbols.asJsonSym] = exportingAsJson(asJson as PinoAsJson, symbols, options.exportTo);
+    if (typeof asJson === 'function') {
+      // The export reads pino's own line; the hclog rewrite, outermost, changes only what is written.
+      let written = asJson as PinoAsJson;
+      if (options.exportTo !== undefined) written = exportingAsJson(written, symbols, options.exportTo);
+      if (options.format === 'hclog') written = hclogAsJson(written, symbols);
+      if (written !== asJson) fields[symbols.asJsonSym] = written;
     }
   } catch (error) {
     if (!reported) {

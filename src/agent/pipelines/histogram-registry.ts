@@ -293,8 +293,13 @@ export class HistogramProducer implements MetricProducer {
   }
 
   async collect(): Promise<CollectionResult> {
-    const scopeMetrics = this.registry.collect(this.index, this.temporality);
+    const scopeMetrics = this.collectNow();
     // The reader takes the resource from the SDK's own collection; this one is never read.
     return { resourceMetrics: { resource: undefined as never, scopeMetrics }, errors: [] };
+  }
+
+  /** The same collection, synchronously (for the send at process.exit(), pipelines/collect-now.ts). */
+  collectNow(): ScopeMetrics[] {
+    return this.registry.collect(this.index, this.temporality);
   }
 }

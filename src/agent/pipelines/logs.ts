@@ -7,7 +7,13 @@ import {
 } from '@opentelemetry/sdk-logs';
 import type { Config } from '../../env/index.ts';
 import { StderrLogExporter } from '../exporters/console.ts';
-import { createOtlpLogExporter, exitRequest, logSerializer, resolveOtlpTarget } from '../exporters/otlp-http.ts';
+import {
+  counted,
+  createOtlpLogExporter,
+  exitRequest,
+  logSerializer,
+  resolveOtlpTarget,
+} from '../exporters/otlp-http.ts';
 import type { ExitRequest } from '../lifecycle/exit-export.ts';
 import { BatchQueue } from './batch-queue.ts';
 
@@ -32,13 +38,12 @@ export function createLogPipeline(config: Config, resource: Resource, finalFlush
         forceFlush: () => queue.forceFlush(),
         shutdown: () => queue.shutdown(),
       });
-      takePending = () =>
-        exitRequest(
-          target,
-          queue.takePending(),
-          (records) => logSerializer(target).serializeRequest(records),
-          'log record',
-        );
+      takePending = () => {
+        const records = queue.takePending();
+        if (records.length === 0) return undefined;
+        const body = logSerializer(target).serializeRequest(records);
+        return exitRequest(target, 'logs', body, counted(records.length, 'log record'));
+      };
     }
   }
   const provider = new LoggerProvider({ resource, logRecordLimits: { ...logs.limits }, processors });

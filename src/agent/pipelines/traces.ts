@@ -3,7 +3,13 @@ import type { Resource } from '@opentelemetry/resources';
 import { type ReadableSpan, SimpleSpanProcessor, type SpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import type { Config } from '../../env/index.ts';
 import { StderrSpanExporter } from '../exporters/console.ts';
-import { createOtlpSpanExporter, exitRequest, resolveOtlpTarget, spanSerializer } from '../exporters/otlp-http.ts';
+import {
+  counted,
+  createOtlpSpanExporter,
+  exitRequest,
+  resolveOtlpTarget,
+  spanSerializer,
+} from '../exporters/otlp-http.ts';
 import type { ExitRequest } from '../lifecycle/exit-export.ts';
 import { buildSampler } from '../sdk/sampler.ts';
 import { BatchQueue } from './batch-queue.ts';
@@ -25,8 +31,16 @@ export function createTracePipeline(config: Config, resource: Resource, finalFlu
       const target = resolveOtlpTarget(traces.otlp, 'OTEL_EXPORTER_OTLP_TRACES_', finalFlush);
       const queue = new BatchQueue<ReadableSpan>(createOtlpSpanExporter(target), traces.batch, 'spans');
       spanProcessors.push(batchSpanProcessor(queue));
-      takePending = () =>
-        exitRequest(target, queue.takePending(), (spans) => spanSerializer(target).serializeRequest(spans), 'span');
+      takePending = () => {
+        const spans = queue.takePending();
+        if (spans.length === 0) return undefined;
+        return exitRequest(
+          target,
+          'traces',
+          spanSerializer(target).serializeRequest(spans),
+          counted(spans.length, 'span'),
+        );
+      };
     }
   }
   const provider = new TracerProvider({

@@ -8,6 +8,8 @@
  * - The handshake line on stdout ends it and records `rpcplugin.handshake.duration`; after that the
  *   stdout watch is taken down, so the app's later writes cost nothing extra.
  * - A plugin that never handshakes gets its start span ended at shutdown, with an error status.
+ * - The stop span `rpcplugin.plugin.stop` runs from the moment the end began (the host's Shutdown
+ *   call, a signal, process.exit(), the event loop emptying) to the final flush (stop-span.ts).
  *
  * The handshake cookie is never read here: the variable named by RPCPLUGIN_MAGIC_COOKIE_KEY is the
  * app's business, and nothing of it may reach telemetry.
@@ -25,9 +27,10 @@ import {
 } from '@opentelemetry/api';
 import type { Config } from '../../env/index.ts';
 import { VERSION } from '../../version.ts';
+import { type Handshake, parseHandshakeLine } from '../go-plugin/handshake-line.ts';
 import { warn } from '../sdk/diagnostics.ts';
-import { type Handshake, parseHandshakeLine } from './handshake-line.ts';
 import { watchStdoutLines } from './stdout-lines.ts';
+import { watchForStop } from './stop-span.ts';
 
 export const PLUGIN_SCOPE = 'rpcplugin-telemetry/plugin';
 export const START_SPAN_NAME = 'rpcplugin.plugin.start';
@@ -41,11 +44,14 @@ export const NO_HANDSHAKE_STATUS = 'the plugin ended before it wrote a go-plugin
 const HANDSHAKE_BUCKETS = [0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 10, 30, 60];
 
 export interface PluginRole {
-  /** Ends the start span with an error if the handshake has not come; called before the final flush. */
-  endUnfinished(): void;
+  /**
+   * Called once the final flush begins: ends the start span with an error if the handshake has not
+   * come, and records the stop span.
+   */
+  beforeFinalFlush(): void;
 }
 
-const INACTIVE: PluginRole = { endUnfinished() {} };
+const INACTIVE: PluginRole = { beforeFinalFlush() {} };
 
 /** Starts watching for the handshake when the process is a plugin (Config.plugin.role). */
 export function startPluginRole(config: Config): PluginRole {
@@ -59,7 +65,9 @@ export function startPluginRole(config: Config): PluginRole {
 }
 
 function watchForHandshake(config: Config): PluginRole {
-  const span = trace.getTracer(PLUGIN_SCOPE, VERSION).startSpan(
+  const tracer = trace.getTracer(PLUGIN_SCOPE, VERSION);
+  const parent = parentFromEnvironment(config.parentContext);
+  const span = tracer.startSpan(
     START_SPAN_NAME,
     {
       kind: SpanKind.INTERNAL,
@@ -67,8 +75,9 @@ function watchForHandshake(config: Config): PluginRole {
       startTime: performance.timeOrigin,
       attributes: { 'rpcplugin.role': 'plugin' },
     },
-    parentFromEnvironment(config.parentContext),
+    parent,
   );
+  const stop = watchForStop(tracer, parent);
   const duration = metrics.getMeter(PLUGIN_SCOPE, VERSION).createHistogram(HANDSHAKE_DURATION, {
     description: 'Time from process start until the plugin wrote its go-plugin handshake line on stdout.',
     unit: 's',
@@ -90,12 +99,14 @@ function watchForHandshake(config: Config): PluginRole {
   });
 
   return {
-    endUnfinished() {
-      if (ended) return;
-      ended = true;
-      watch.stop();
-      span.setStatus({ code: SpanStatusCode.ERROR, message: NO_HANDSHAKE_STATUS });
-      span.end();
+    beforeFinalFlush() {
+      if (!ended) {
+        ended = true;
+        watch.stop();
+        span.setStatus({ code: SpanStatusCode.ERROR, message: NO_HANDSHAKE_STATUS });
+        span.end();
+      }
+      stop.record();
     },
   };
 }

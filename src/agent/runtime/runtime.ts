@@ -69,3 +69,20 @@ export function processMeasurements(): ProcessMeasurements {
   const { name } = detectRuntime();
   return { v8HeapSpaces: name !== 'bun', eventLoopDelay: name !== 'deno' };
 }
+
+/**
+ * Whether the global fetch is undici's and reports each request on undici's diagnostics channels
+ * (Node, which lists its bundled undici in process.versions); Bun's and Deno's native fetch do not.
+ */
+export function fetchPublishesDiagnostics(): boolean {
+  return typeof (process.versions as { undici?: unknown }).undici === 'string';
+}
+
+/**
+ * Whether node:http publishes `http.client.request.created`, where a request's headers can still be
+ * set: Node 22 and later, and Bun and Deno (which report Node 26's API level). Node 20 does not.
+ */
+export function nodeHttpPublishesRequestCreated(): boolean {
+  const major = Number.parseInt(process.versions.node ?? '', 10);
+  return !(major < 22);
+}

@@ -5,6 +5,8 @@
  */
 import type { Config, Instrumentation } from '../../env/index.ts';
 import { instrumentGrpc } from '../grpc/index.ts';
+import { instrumentChildProcesses } from '../host/index.ts';
+import { instrumentHttp } from '../http/index.ts';
 import { instrumentPino } from '../logs/index.ts';
 import { startProcessMetrics } from '../process/index.ts';
 import { warn } from './diagnostics.ts';
@@ -14,8 +16,10 @@ type Starter = (config: Config, parts: SharedInstruments) => void;
 
 const STARTERS: Record<Instrumentation, Starter> = {
   grpc: instrumentGrpc,
+  http: instrumentHttp,
   pino: instrumentPino,
   process: startProcessMetrics,
+  child_process: instrumentChildProcesses,
 };
 
 export function startInstrumentations(config: Config, parts: SharedInstruments): void {

@@ -3,10 +3,10 @@
  * context manager and propagators, registered as the API's globals, and the exit hooks.
  * Built from the SDK components rather than NodeSDK (docs/architecture.md, "Upstream pieces we replaced").
  */
-import { context, metrics, propagation, trace } from '@opentelemetry/api';
+import { metrics, propagation, trace } from '@opentelemetry/api';
 import { logs } from '@opentelemetry/api-logs';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import type { Config } from '../../env/index.ts';
+import { endOpenLaunches } from '../host/index.ts';
 import { startLifecycle } from '../lifecycle/lifecycle.ts';
 import { createLogPipeline } from '../pipelines/logs.ts';
 import { createMetricPipeline } from '../pipelines/metrics.ts';
@@ -15,6 +15,7 @@ import { startPluginRole } from '../plugin/index.ts';
 import type { AgentThread, RunningAgent } from '../preload/shared-state.ts';
 import { buildPropagator } from '../propagation/propagators.ts';
 import { isPermitted } from '../runtime/runtime.ts';
+import { startContextManager } from './context-manager.ts';
 import { installDiagnostics, warn } from './diagnostics.ts';
 import { startInstrumentations } from './instrumentations.ts';
 import { buildResource } from './resource.ts';
@@ -23,7 +24,7 @@ export function startAgent(config: Config, thread: AgentThread = 'main'): Runnin
   installDiagnostics(config.logLevel);
   config = withinPermissions(config);
   const resource = buildResource(config);
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  startContextManager();
   propagation.setGlobalPropagator(buildPropagator(config.propagators));
 
   // Handed to every transport; the lifecycle aborts it when the final flush begins.
@@ -42,10 +43,16 @@ export function startAgent(config: Config, thread: AgentThread = 'main'): Runnin
 
   return startLifecycle({
     providers: [tracePipeline.provider, metricPipeline.provider, logPipeline.provider],
-    // Whatever ends the process, the unfinished start span ends before the final flush takes the spans.
-    beforeFinalFlush: () => plugin?.endUnfinished(),
+    // Whatever ends the process, the unfinished start span and the stop span end before the final flush
+    // takes the spans, and so do the launches of plugins that have not handshaken yet.
+    beforeFinalFlush: () => {
+      plugin?.beforeFinalFlush();
+      endOpenLaunches();
+    },
     takePending: () =>
-      [tracePipeline.takePending(), logPipeline.takePending()].filter((request) => request !== undefined),
+      [tracePipeline.takePending(), logPipeline.takePending(), metricPipeline.takePending()].filter(
+        (request) => request !== undefined,
+      ),
     finalFlush,
     timeoutMs: config.shutdownTimeoutMs,
     thread,

@@ -1,0 +1,196 @@
+// The agent's cost per outgoing HTTP request, against the same app without it and, on Node, against
+// OpenTelemetry contrib's instrumentation-http and instrumentation-undici, side by side in one run.
+//
+//   npm run build && node bench/http.mjs [--runtimes node24,bun,deno] [--clients fetch,http]
+//                                        [--rounds 3] [--duration 3000] [--warmup 1000] [--concurrency 16]
+//                                        [--agent-env NAME=value,…]
+//
+// bench/http-bench-app.cjs makes GET requests to a local node:http server in this process, which
+// answers "ok" at once; each measurement runs it bare, under the agent's preload (dist/register.mjs,
+// default configuration, OTLP/HTTP to a local receiver that accepts everything) and, on Node, under
+// bench/http-upstream-preload.cjs (contrib's instrumentations in NodeSDK, same receiver). Modes
+// rotate their order from round to round. Reported per runtime, client and mode: the median of the
+// requests per second, and of the client's CPU time per request (µs), whose difference to bare is
+// the cost of one request's telemetry. bench/README.md explains the figures; docs/benchmarks.md
+// records them.
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import { cpus, platform, release, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const APP = join(ROOT, 'bench', 'http-bench-app.cjs');
+const UPSTREAM = join(ROOT, 'bench', 'http-upstream-preload.cjs');
+const PRELOAD = join(ROOT, 'dist', 'register.mjs');
+const MODULES = join(ROOT, 'node_modules');
+const BIN = join(MODULES, '.bin');
+
+const { values: options } = parseArgs({
+  options: {
+    runtimes: { type: 'string', default: 'node20,node22,node24,node26,bun,deno' },
+    clients: { type: 'string', default: 'fetch,http' },
+    rounds: { type: 'string', default: '3' },
+    duration: { type: 'string', default: '3000' },
+    warmup: { type: 'string', default: '1000' },
+    concurrency: { type: 'string', default: '16' },
+    'agent-env': { type: 'string', default: '' },
+  },
+});
+/** Extra variables for the agent's runs (`--agent-env RPCPLUGIN_INSTRUMENTATIONS=http,…`): to measure one part. */
+const AGENT_ENV = Object.fromEntries(
+  options['agent-env']
+    .split(',')
+    .filter((entry) => entry.includes('='))
+    .map((entry) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)]),
+);
+
+const node = (command) => ({
+  command,
+  modes: ['bare', 'agent', 'contrib'],
+  args: (mode) => ({ bare: [], agent: ['--import', PRELOAD], contrib: ['--require', UPSTREAM] })[mode],
+});
+const RUNTIMES = {
+  node20: node(process.execPath),
+  node22: node(join(MODULES, 'node22', 'bin', 'node')),
+  node24: node(join(MODULES, 'node24', 'bin', 'node')),
+  node26: node(join(MODULES, 'node26', 'bin', 'node')),
+  bun: {
+    command: join(BIN, 'bun'),
+    modes: ['bare', 'agent'],
+    args: (mode) => (mode === 'agent' ? ['--preload', PRELOAD] : []),
+  },
+  deno: {
+    command: join(BIN, 'deno'),
+    modes: ['bare', 'agent'],
+    args: (mode) => ['run', '-A', ...(mode === 'agent' ? ['--preload', PRELOAD] : [])],
+  },
+};
+
+async function listen(handler) {
+  const server = createServer(handler);
+  server.keepAliveTimeout = 60_000;
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, url: `http://127.0.0.1:${server.address().port}` };
+}
+
+/** The downstream service: answers every request at once. */
+const target = await listen((request, response) => {
+  request.resume();
+  response.end('ok');
+});
+/** A collector stand-in: takes every export, answers 200 with an empty OTLP response. */
+const received = { requests: 0 };
+const receiver = await listen((request, response) => {
+  request.resume();
+  request.on('end', () => {
+    received.requests++;
+    response.writeHead(200, { 'Content-Type': 'application/x-protobuf', 'Content-Length': '0' }).end();
+  });
+});
+
+function measure(runtime, client, mode) {
+  const { command, args } = RUNTIMES[runtime];
+  const env = {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '',
+    NO_COLOR: '1',
+    DENO_NO_UPDATE_CHECK: '1',
+    BENCH_TARGET: `${target.url}/`,
+    BENCH_CLIENT: client,
+    BENCH_CONCURRENCY: options.concurrency,
+    BENCH_WARMUP_MS: options.warmup,
+    BENCH_DURATION_MS: options.duration,
+    ...(mode === 'bare'
+      ? {}
+      : { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_SERVICE_NAME: `bench-http-${runtime}` }),
+    ...(mode === 'agent' ? AGENT_ENV : {}),
+  };
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, [...args(mode), APP], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+    });
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    child.on('close', (code) => {
+      try {
+        const { requests, seconds, cpuMicros } = JSON.parse(stdout.trim().split('\n').at(-1));
+        resolve({ rate: requests / seconds, cpuPerRequest: cpuMicros / requests });
+      } catch {
+        reject(new Error(`${runtime} ${client} ${mode} ended (${code}) without a result:\n${stderr}`));
+      }
+    });
+  });
+}
+
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+};
+
+async function version(runtime) {
+  const child = spawn(RUNTIMES[runtime].command, ['--version'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let out = '';
+  child.stdout.on('data', (chunk) => {
+    out += chunk;
+  });
+  await new Promise((resolve) => child.on('close', resolve));
+  return out
+    .trim()
+    .split('\n')[0]
+    .replace(/^deno /, '')
+    .replace(/\s*\(.*$/, '');
+}
+
+const cpu = cpus();
+console.error(
+  `machine: ${cpu[0]?.model ?? 'unknown'}, ${cpu.length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, ${platform()} ${release()}`,
+);
+console.error(`settings: ${JSON.stringify(options)}`);
+
+const rows = [];
+for (const runtime of options.runtimes.split(',')) {
+  if (!Object.hasOwn(RUNTIMES, runtime)) throw new Error(`unknown runtime ${runtime}`);
+  const { modes } = RUNTIMES[runtime];
+  const name = await version(runtime);
+  for (const client of options.clients.split(',')) {
+    const results = Object.fromEntries(modes.map((mode) => [mode, []]));
+    for (let round = 0; round < Number(options.rounds); round++) {
+      // Each round starts with another mode, so that drift in the machine's speed falls on all alike.
+      const order = modes.map((_, index) => modes[(index + round) % modes.length]);
+      for (const mode of order) results[mode].push(await measure(runtime, client, mode));
+    }
+    const bare = median(results.bare.map((result) => result.cpuPerRequest));
+    for (const mode of modes) {
+      const cpuPerRequest = median(results[mode].map((result) => result.cpuPerRequest));
+      rows.push({
+        runtime: `${runtime} ${name}`,
+        client,
+        mode,
+        rate: Math.round(median(results[mode].map((result) => result.rate))),
+        cpuPerRequest: cpuPerRequest.toFixed(1),
+        cost: mode === 'bare' ? '' : `+${(cpuPerRequest - bare).toFixed(1)}`,
+      });
+      console.error(
+        `${runtime} ${client} ${mode}: ${results[mode].map((result) => result.cpuPerRequest.toFixed(1)).join(' ')} µs/request`,
+      );
+    }
+  }
+}
+
+console.log(
+  '| runtime | client | mode | requests/s (median) | CPU µs per request (median) | cost per request vs bare (µs) |',
+);
+console.log('|---|---|---|---:|---:|---:|');
+for (const row of rows) {
+  console.log(`| ${row.runtime} | ${row.client} | ${row.mode} | ${row.rate} | ${row.cpuPerRequest} | ${row.cost} |`);
+}
+console.log(`\nThe receiver took ${received.requests} export requests.`);
+target.server.close();
+receiver.server.close();
