@@ -728,7 +728,7 @@ describe('formatProblemReport', () => {
     assert.equal(config.strict, true);
     assert.equal(
       formatProblemReport(problems, config.strict),
-      'rpcplugin-telemetry: OTEL_TRACES_SAMPLER="sometimes" is not one of always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio. Accepted: one of always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio (any case). Using the default parentbased_always_on.\n' +
+      'rpcplugin-telemetry: OTEL_TRACES_SAMPLER="sometimes" is not a known value. Accepted: one of always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio (any case). Using the default parentbased_always_on.\n' +
         'rpcplugin-telemetry: RPCPLUGIN_STRICT=true: exiting with code 78 because of 1 configuration problem.\n',
     );
   });

@@ -95,7 +95,7 @@ describe('messages escape what they quote, word for word', () => {
     ],
     [
       { OTEL_EXPORTER_OTLP_COMPRESSION: `gzip${DEL}` },
-      'OTEL_EXPORTER_OTLP_COMPRESSION="gzip\\u007f" is not one of gzip, none. Accepted: one of gzip, none (any case). Using the default none.',
+      'OTEL_EXPORTER_OTLP_COMPRESSION="gzip\\u007f" is not a known value. Accepted: one of gzip, none (any case). Using the default none.',
     ],
     [
       { RPCPLUGIN_GRPC_CAPTURE_METADATA: 'x-id,bad\nkey' },
@@ -103,11 +103,11 @@ describe('messages escape what they quote, word for word', () => {
     ],
     [
       { OTEL_LOG_LEVEL: `${CSI}31m` },
-      'OTEL_LOG_LEVEL="\\u009b31m" is not one of none, error, warn, info, debug, verbose, all. Accepted: one of none, error, warn, info, debug, verbose, all (any case). Using the default info.',
+      'OTEL_LOG_LEVEL="\\u009b31m" is not a known value. Accepted: one of none, error, warn, info, debug, verbose, all (any case). Using the default info.',
     ],
     [
       { OTEL_TRACES_SAMPLER: 'always_on\u202e\u200b' },
-      'OTEL_TRACES_SAMPLER="always_on\\u202e\\u200b" is not one of always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio. Accepted: one of always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio (any case). Using the default parentbased_always_on.',
+      'OTEL_TRACES_SAMPLER="always_on\\u202e\\u200b" is not a known value. Accepted: one of always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio (any case). Using the default parentbased_always_on.',
     ],
     [
       { OTEL_BSP_SCHEDULE_DELAY: '5\r\t000' },
@@ -171,6 +171,8 @@ describe('rpcplugin-telemetry env prints nothing raw', () => {
   const cli = `${REPO_ROOT}/dist/cli.mjs`;
   const env = {
     PATH: process.env.PATH ?? '',
+    // Wide enough for each row and problem to stay on one line.
+    COLUMNS: '200',
     OTEL_SERVICE_NAME: `svc${ESC}[2J\nnext${DEL}${CSI}\u202e`,
     OTEL_PROPAGATORS: `b3,${ESC}]0;title\u0007`,
   };
@@ -217,7 +219,7 @@ describe('through the preload, on every runtime', async () => {
   };
   const expected = [
     'rpcplugin-telemetry: OTEL_PROPAGATORS="tracecontext,\\u001b[31mred" has an unknown entry "\\u001b[31mred", which is ignored. Accepted: a comma-separated list of tracecontext, baggage, b3, b3multi, jaeger, none (any case). Using tracecontext.',
-    'rpcplugin-telemetry: OTEL_EXPORTER_OTLP_COMPRESSION="gzip\\u007f" is not one of gzip, none. Accepted: one of gzip, none (any case). Using the default none.',
+    'rpcplugin-telemetry: OTEL_EXPORTER_OTLP_COMPRESSION="gzip\\u007f" is not a known value. Accepted: one of gzip, none (any case). Using the default none.',
     'rpcplugin-telemetry: RPCPLUGIN_GRPC_CAPTURE_METADATA="x-id,bad\\nkey" has an entry "bad\\nkey" that is not a gRPC metadata key, which is ignored. Accepted: a comma-separated list of gRPC metadata keys (letters, digits, -, _ and .; any case). Using x-id.',
     'app: first line',
     'app: last line',

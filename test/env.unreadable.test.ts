@@ -130,16 +130,11 @@ describe('a non-UTF-8 value through the preload, on every runtime', async () => 
 
   test(`deno (${versions.deno}): rpcplugin-telemetry env, which reads the live process.env, names it and does not crash`, async () => {
     const setAndRun = `export ${NAME}="$(printf '42\\355\\240\\200\\377')"; exec "$@"`;
-    const run = await spawnCollect('/bin/sh', [
-      '-c',
-      setAndRun,
-      'sh',
-      RUNTIME_BINARIES.deno,
-      'run',
-      '-A',
-      `${REPO_ROOT}/dist/cli.mjs`,
-      'env',
-    ]);
+    const run = await spawnCollect(
+      '/bin/sh',
+      ['-c', setAndRun, 'sh', RUNTIME_BINARIES.deno, 'run', '-A', `${REPO_ROOT}/dist/cli.mjs`, 'env'],
+      { env: { COLUMNS: '200' } },
+    ); // the problem on one line
     assert.equal(run.exitCode, 0, run.stderr);
     assert.match(
       run.stdout.toString('utf8'),

@@ -276,10 +276,18 @@ describe('what does not load the installed package on Deno', () => {
 
 describe('the rpcplugin-telemetry command from the installed package', () => {
   const commands: readonly [string, () => Promise<RunResult>][] = [
-    ['npx rpcplugin-telemetry env', () => runNpm('npx', ['--offline', PACKAGE, 'env'], { cwd: app, env: BAD_DELAY })],
+    // COLUMNS: wide enough for the problem to stay on one line.
+    [
+      'npx rpcplugin-telemetry env',
+      () => runNpm('npx', ['--offline', PACKAGE, 'env'], { cwd: app, env: { ...BAD_DELAY, COLUMNS: '200' } }),
+    ],
     [
       'node_modules/.bin/rpcplugin-telemetry env',
-      () => spawnCollect(join(app, 'node_modules', '.bin', PACKAGE), ['env'], { cwd: app, env: BAD_DELAY }),
+      () =>
+        spawnCollect(join(app, 'node_modules', '.bin', PACKAGE), ['env'], {
+          cwd: app,
+          env: { ...BAD_DELAY, COLUMNS: '200' },
+        }),
     ],
   ];
   for (const [name, run] of commands) {

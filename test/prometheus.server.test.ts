@@ -6,13 +6,20 @@
  * /proc), the other process series as each runtime measures them, and the RPC duration histogram.
  */
 import assert from 'node:assert/strict';
-import type { ChildProcessByStdio } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { type ChildProcessByStdio, spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { closedPort } from './support/otlp-receiver.ts';
-import { type PrometheusServer, prometheusBinary, type Sample, startPrometheus } from './support/prometheus-server.ts';
+import {
+  PROMETHEUS_SETUP,
+  type PrometheusServer,
+  prometheusBinary,
+  type Sample,
+  startPrometheus,
+} from './support/prometheus-server.ts';
 import {
   fixture,
   type Loader,
@@ -219,5 +226,40 @@ describe('a real Prometheus scraping the agent on every runtime', () => {
     }
     const buckets = await server().query('{__name__=~"rpc_server_duration(_milliseconds)?_bucket", le="+Inf"}');
     assert.equal(buckets.length, 2 * ROWS.length, JSON.stringify(buckets));
+  });
+});
+
+describe('finding the Prometheus binary: PROMETHEUS_BIN, else the PATH', () => {
+  let dir: string;
+  let fake: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'rpcplugin-telemetry-prometheus-bin-'));
+    fake = join(dir, 'prometheus');
+    writeFileSync(fake, '#!/bin/sh\necho fake\n');
+    chmodSync(fake, 0o755);
+    writeFileSync(join(dir, 'not-executable'), '');
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('PROMETHEUS_BIN wins over the PATH and /usr/bin', () => {
+    assert.equal(prometheusBinary({ PROMETHEUS_BIN: fake, PATH: '/usr/bin' }), fake);
+  });
+
+  test('a PROMETHEUS_BIN that is missing or not executable is an error naming it', () => {
+    for (const wrong of [join(dir, 'missing'), join(dir, 'not-executable'), dir]) {
+      assert.throws(() => prometheusBinary({ PROMETHEUS_BIN: wrong, PATH: dir }), {
+        message: `PROMETHEUS_BIN=${wrong} is not an executable file: set it to a prometheus (2.x or later) binary.`,
+      });
+    }
+  });
+
+  test('without PROMETHEUS_BIN, prometheus on the PATH', () => {
+    assert.equal(prometheusBinary({ PATH: `/nonexistent:${dir}` }), fake);
+  });
+
+  test('the setup line in the message is the README’s, and valid sh', () => {
+    assert.ok(readFileSync(join(REPO_ROOT, 'README.md'), 'utf8').includes(PROMETHEUS_SETUP), 'README setup line');
+
+    assert.equal(spawnSync('sh', ['-n', '-c', PROMETHEUS_SETUP]).status, 0);
   });
 });

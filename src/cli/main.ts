@@ -1,61 +1,68 @@
 /**
- * The `rpcplugin-telemetry` command. Unlike the agent, the command owns its stdout.
+ * The `rpcplugin-telemetry` command. Unlike the agent, the command owns its stdout. Each subcommand
+ * is one entry of COMMANDS (command.ts): its name, a one-line summary and its own --help.
  */
 import process from 'node:process';
 import { VERSION } from '../version.ts';
-import { runEnvCommand } from './env-command.ts';
-import { runTailCommand } from './tail-command.ts';
+import { type Command, isHelp } from './command.ts';
+import { envCommand } from './env-command.ts';
+import { WATCHDOG_COMMAND, watchParent } from './parent-watchdog.ts';
+import { runCommand } from './run-command.ts';
+import { runTailCommand, TAIL_USAGE } from './tail-command.ts';
 
-const USAGE = `Usage: rpcplugin-telemetry <command> [options]
+const tailCommand: Command = {
+  name: 'tail',
+  summary: 'Receive OTLP here; show traces, logs and metrics in the terminal',
+  usage: TAIL_USAGE,
+  run: runTailCommand,
+};
+
+const COMMANDS: readonly Command[] = [envCommand, runCommand, tailCommand];
+
+function usage(): string {
+  const width = Math.max(...COMMANDS.map((command) => command.name.length));
+  const list = COMMANDS.map((command) => `  ${command.name.padEnd(width)}  ${command.summary}`);
+  return `Usage: rpcplugin-telemetry <command> [options]
+       rpcplugin-telemetry <command> --help
 
 Commands:
-  env [--json] [--strict]   Show the configuration the agent would use in this environment:
-                            every variable with its value and source (default, environment,
-                            derived), secrets redacted, then any problems. Exits 1 when there are
-                            problems and --strict or RPCPLUGIN_STRICT=true is given.
-  tail [--port 4318] [--json] [--html FILE] ...
-                            Receive OTLP on the agent's default endpoint and show traces, logs
-                            and metrics in the terminal (tail --help for the options).
+${list.join('\n')}
 
 Options:
-  -h, --help                Show this help.
-  -v, --version             Show the version.
+  -h, --help     Show this help.
+  -v, --version  Show the version.
 
-Preload the agent with:
+Preload the agent in an app with:
   node --import rpcplugin-telemetry/register app.js
   bun --preload rpcplugin-telemetry/register app.ts
   deno run -A --preload npm:rpcplugin-telemetry/register app.ts
+or, from any working directory (a go-plugin host's plugin command line):
+  rpcplugin-telemetry run -- node app.js
 `;
+}
 
-function main(argv: readonly string[]): number {
-  const [command, ...rest] = argv;
-  if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
-    process.stdout.write(USAGE);
-    return command === undefined ? 2 : 0;
+async function main(argv: readonly string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || isHelp(name) || name === 'help') {
+    const topic = name === 'help' ? COMMANDS.find((command) => command.name === rest[0]) : undefined;
+    process.stdout.write(topic?.usage ?? usage());
+    return name === undefined ? 2 : 0;
   }
-  if (command === '-v' || command === '--version') {
+  // Not a user's command: the watchdog that `run` starts beside a command it exec'd.
+  if (name === WATCHDOG_COMMAND) {
+    watchParent(rest);
+    return 0;
+  }
+  if (name === '-v' || name === '--version') {
     process.stdout.write(`${VERSION}\n`);
     return 0;
   }
-  if (command === 'env') {
-    const unknown = rest.filter((option) => option !== '--json' && option !== '--strict');
-    if (unknown.length > 0) return usageError(`unknown option for env: ${unknown.join(' ')}`);
-    const result = runEnvCommand(process.env, { json: rest.includes('--json'), strict: rest.includes('--strict') });
-    process.stdout.write(result.output);
-    return result.exitCode;
+  const command = COMMANDS.find((candidate) => candidate.name === name);
+  if (command === undefined) {
+    process.stderr.write(`rpcplugin-telemetry: unknown command: ${name}\n\n${usage()}`);
+    return 2;
   }
-  return usageError(`unknown command: ${command}`);
+  return command.run(rest);
 }
 
-function usageError(message: string): number {
-  process.stderr.write(`rpcplugin-telemetry: ${message}\n\n${USAGE}`);
-  return 2;
-}
-
-if (process.argv[2] === 'tail') {
-  runTailCommand(process.argv.slice(3)).then((code) => {
-    process.exitCode = code;
-  });
-} else {
-  process.exitCode = main(process.argv.slice(2));
-}
+process.exitCode = await main(process.argv.slice(2));

@@ -105,7 +105,7 @@ function listOf(values: readonly string[]): string {
 }
 
 export function enumeration<const V extends string>(values: readonly V[]): Kind<V> {
-  const schema = z.pipe(lowercase, z.enum(values as [V, ...V[]], { error: `is not one of ${listOf(values)}` }));
+  const schema = z.pipe(lowercase, z.enum(values as [V, ...V[]], { error: 'is not a known value' }));
   return {
     accepted: `one of ${listOf(values)} (any case)`,
     parse: (text) => fromSchema(schema, text),

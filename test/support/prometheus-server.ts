@@ -8,33 +8,50 @@
  * that never ran it.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import process from 'node:process';
 import { closedPort } from './otlp-receiver.ts';
 
-/** The setup line the README gives, and the message of a machine without Prometheus. */
-export const PROMETHEUS_SETUP = 'sudo apt-get update && sudo apt-get install -y --no-install-recommends prometheus';
+/**
+ * The setup line the README gives, and the message of a machine without Prometheus: it works as
+ * root, where sudo is often absent, and as a user with sudo.
+ */
+export const PROMETHEUS_SETUP =
+  'SUDO=$([ "$(id -u)" -eq 0 ] || echo sudo); $SUDO apt-get update && $SUDO apt-get install -y --no-install-recommends prometheus';
 
-export function prometheusBinary(): string {
+/**
+ * PROMETHEUS_BIN when it is set (a binary elsewhere: macOS, other distributions), and then only it:
+ * a wrong PROMETHEUS_BIN is an error, not a silent fall back to another binary. Else `prometheus`
+ * on the PATH, else /usr/bin/prometheus.
+ */
+export function prometheusBinary(env: Readonly<Record<string, string | undefined>> = process.env): string {
+  const chosen = env.PROMETHEUS_BIN;
+  if (chosen !== undefined && chosen !== '') {
+    if (isExecutable(chosen)) return chosen;
+    throw new Error(
+      `PROMETHEUS_BIN=${chosen} is not an executable file: set it to a prometheus (2.x or later) binary.`,
+    );
+  }
   const candidates = [
-    process.env.PROMETHEUS_BIN,
-    ...(process.env.PATH ?? '').split(delimiter).map((dir) => (dir === '' ? undefined : join(dir, 'prometheus'))),
+    ...(env.PATH ?? '').split(delimiter).map((dir) => (dir === '' ? undefined : join(dir, 'prometheus'))),
     '/usr/bin/prometheus',
   ];
-  for (const candidate of candidates) {
-    if (candidate === undefined || candidate === '') continue;
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // Not there; the next one.
-    }
-  }
+  const found = candidates.find((candidate) => candidate !== undefined && isExecutable(candidate));
+  if (found !== undefined) return found;
   throw new Error(
     `Prometheus is not installed: this test runs a real Prometheus server. Install it (Debian/Ubuntu, as .ci/run does) with\n  ${PROMETHEUS_SETUP}\nor set PROMETHEUS_BIN to a prometheus (2.x or later) binary.`,
   );
+}
+
+function isExecutable(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return statSync(file).isFile();
+  } catch {
+    return false;
+  }
 }
 
 export interface ScrapeTarget {
