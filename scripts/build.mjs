@@ -81,7 +81,7 @@ await Promise.all([
 ]);
 
 // The bin: npm sets the mode when it installs a package, but a rebuild in a checkout (npm run build,
-// npm pack through prepare) writes a fresh file, which would leave `npx rpcplugin-telemetry` denied.
+// npm pack through prepack) writes a fresh file, which would leave `npx rpcplugin-telemetry` denied.
 chmodSync(join(root, 'dist', 'cli.mjs'), 0o755);
 
 // Type declarations of the public API, for TypeScript users of `rpcplugin-telemetry`.

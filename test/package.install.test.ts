@@ -68,6 +68,9 @@ function makeApp(name: string, dependencies: Record<string, string>, copyNodeMod
   return dir;
 }
 
+/** What `npm install` of the tarball said on stderr. */
+let installStderr = '';
+
 before(async () => {
   workspace = mkdtempSync(join(tmpdir(), 'rpcplugin-telemetry-install-'));
   const pack = await runNpm('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', workspace], {
@@ -109,6 +112,7 @@ before(async () => {
     { cwd: app },
   );
   assertSucceeded(install, 'npm install --offline (the package must need nothing from the network)');
+  installStderr = install.stderr;
   assert.deepEqual(JSON.parse(readFileSync(join(app, 'package.json'), 'utf8')).dependencies, { [PACKAGE]: VERSION });
 });
 
@@ -117,6 +121,19 @@ after(() => {
 });
 
 describe('the packed tarball', () => {
+  test('has no install script, so installing it warns about none', () => {
+    const installed = JSON.parse(readFileSync(join(app, 'node_modules', PACKAGE, 'package.json'), 'utf8')) as {
+      scripts?: Record<string, string>;
+    };
+    const lifecycle = ['preinstall', 'install', 'postinstall', 'prepare'];
+    assert.deepEqual(
+      lifecycle.filter((name) => installed.scripts?.[name] !== undefined),
+      [],
+      'scripts that npm runs or announces at install',
+    );
+    assert.doesNotMatch(installStderr, /install-scripts|install script/i, installStderr);
+  });
+
   test('holds the files the exports map and the bin point to', () => {
     const shipped = ['package.json', 'dist/register.mjs', 'dist/register.cjs', 'dist/index.mjs', 'dist/index.cjs'];
     for (const file of [...shipped, 'dist/cli.mjs', 'dist/types/index.d.ts']) {
