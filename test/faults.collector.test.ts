@@ -27,7 +27,7 @@ const SHUTDOWN_TIMEOUT_MS = 2000;
 const EXIT_BOUND_MS = SHUTDOWN_TIMEOUT_MS + 8000;
 const MIB = 1024 * 1024;
 /**
- * The app's RSS after the flood: 107-125 MiB on each runtime here with a queue of 100; with a queue
+ * The app's RSS after the flood: 108-125 MiB on each runtime here with a queue of 100; with a queue
  * that keeps them all (OTEL_BSP_MAX_QUEUE_SIZE=200000) the same run on Node 24 ends at 272 MiB.
  */
 const RSS_BOUND = 200 * MIB;
