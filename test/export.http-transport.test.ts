@@ -195,7 +195,9 @@ describe('OTLP/HTTP transport', () => {
       () => ({ status: 429, headers: { 'Retry-After': '3600' } }),
       async (server) => {
         const response = await sendOnce(server, 60_000);
-        assert.deepEqual(response, { status: 'retryable', retryInMillis: 3_600_000 });
+        assert.equal(response.status, 'retryable');
+        assert.equal(response.status === 'retryable' && response.retryInMillis, 3_600_000);
+        assert.equal(response.status === 'retryable' && response.error?.message, 'HTTP 429, Retry-After: 3600');
         assert.equal(server.requests.length, 1);
       },
     ));

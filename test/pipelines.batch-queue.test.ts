@@ -129,6 +129,27 @@ describe('batch queue', () => {
       },
     ));
 
+  test('maxQueueSize: how many were dropped is said once, at exit, whether shutdown or the exit export ends it', async () => {
+    for (const end of ['shutdown', 'takePending'] as const) {
+      await withQueue(
+        () => OK,
+        { maxQueueSize: 3 },
+        async ({ queue, diagnostics }) => {
+          addAll(queue, range(0, 6));
+          await queue.forceFlush();
+          addAll(queue, range(6, 10));
+          if (end === 'shutdown') await queue.shutdown();
+          else queue.takePending();
+          queue.reportLostAtExit();
+          assert.deepEqual(diagnostics.lines, [
+            'warn: export queue full (3 records): newer ones are dropped until it drains',
+            'warn: 4 records were dropped because the export queue was full (3); they are lost',
+          ]);
+        },
+      );
+    }
+  });
+
   test('forceFlush sends everything queued, batch by batch, and waits for the batch in flight', async () => {
     const held = latch();
     await withQueue(
@@ -255,9 +276,7 @@ describe('batch queue', () => {
           held.release();
           await shutting;
           assert.deepEqual(batches(), [[0, 1], [2, 3], [4, 5], [6]], 'each batch tried once');
-          assert.deepEqual(diagnostics.lines, [
-            'warn: export of 7 records failed at exit (Export failed with retryable status); they are lost',
-          ]);
+          assert.deepEqual(diagnostics.lines, ['warn: export of 7 records failed at exit (HTTP 503); they are lost']);
         },
       );
     });
@@ -280,7 +299,7 @@ describe('batch queue', () => {
           // [0, 1] failed; [2, 3] hangs: the exit comes before shutdown ends.
           await server.waitForRequests(2);
           assert.deepEqual(queue.takePending(), [2, 3, 4, 5]);
-          const lost = 'warn: export of 2 records failed at exit (Export failed with retryable status); they are lost';
+          const lost = 'warn: export of 2 records failed at exit (HTTP 503); they are lost';
           assert.deepEqual(diagnostics.lines, [lost]);
           // The hanging export fails too, once the collector goes away; shutdown then ends, silently.
           await server.close();

@@ -242,7 +242,7 @@ describe('periodic metric reader', () => {
         await Promise.all([flushing, shutting]);
         assert.equal(server.requests.length, 2, 'each tried once');
         assert.deepEqual(diagnostics.lines, [
-          'warn: metric export at exit failed (Export failed with retryable status); the last metrics are lost',
+          'warn: metric export at exit failed (HTTP 503); the last metrics are lost',
         ]);
       },
     );

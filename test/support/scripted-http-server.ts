@@ -1,6 +1,7 @@
 /**
  * A plain HTTP server on 127.0.0.1 whose answer to each request the test scripts: a status with
- * headers and body, no answer at all (`hang`), or a connection closed without an answer (`reset`).
+ * headers and body, no answer at all (`hang`), a connection closed without an answer (`reset`), or a
+ * 200 whose body comes one byte every half second and never ends (`trickle`).
  * It records what arrived and when. For the tests of our own OTLP/HTTP transport and of what is
  * built on it; the OTLP receiver (otlp-receiver.ts) is the one that decodes telemetry.
  */
@@ -12,7 +13,8 @@ import { listenOnLoopback } from './otlp-receiver.ts';
 export type Answer =
   | { readonly status: number; readonly headers?: Readonly<Record<string, string>>; readonly body?: string | Buffer }
   | 'hang'
-  | 'reset';
+  | 'reset'
+  | 'trickle';
 
 export interface RecordedRequest {
   readonly method: string;
@@ -101,10 +103,22 @@ export class ScriptedServer {
         request.socket.destroy();
         return;
       }
+      if (answer === 'trickle') {
+        trickle(response);
+        return;
+      }
       response.writeHead(answer.status, { ...answer.headers });
       response.end(answer.body);
     });
   }
+}
+
+/** A 200 announcing a 1 MiB body, then one byte of it every 500 ms until the client goes away. */
+function trickle(response: ServerResponse): void {
+  response.writeHead(200, { 'content-type': 'application/x-protobuf', 'content-length': String(1024 * 1024) });
+  const drip = setInterval(() => response.write(Buffer.alloc(1)), 500);
+  drip.unref();
+  response.on('close', () => clearInterval(drip));
 }
 
 /**

@@ -151,7 +151,11 @@ function readResponse(response: IncomingMessage, resolve: (result: ExportRespons
     const status = response.statusCode ?? 0;
     if (status >= 200 && status <= 299) resolve({ status: 'success', data: Buffer.concat(chunks) });
     else if (RETRYABLE_STATUS.has(status)) {
-      resolve({ status: 'retryable', retryInMillis: retryAfterMs(response.headers['retry-after']) });
+      // The status, for the warning when it is not retried again: without an error the exporter base
+      // says only "Export failed with retryable status".
+      const retryAfter = response.headers['retry-after'];
+      const error = new Error(`HTTP ${status}${retryAfter === undefined ? '' : `, Retry-After: ${retryAfter}`}`);
+      resolve({ status: 'retryable', retryInMillis: retryAfterMs(retryAfter), error });
     } else {
       const error = new OTLPExporterError(response.statusMessage, status, Buffer.concat(chunks).toString());
       resolve({ status: 'failure', error });

@@ -32,6 +32,8 @@ export class BatchQueue<T> {
   private failing = false;
   /** Records whose export failed during shutdown: one line for all of them, when it ends (issue 14). */
   private lostAtExit = { count: 0, reason: '' };
+  /** Records refused because the queue was full, said with their number at exit: the warning comes before it is known. */
+  private dropped = 0;
 
   constructor(
     private readonly exporter: RecordExporter<T>,
@@ -43,6 +45,7 @@ export class BatchQueue<T> {
   add(record: T): void {
     if (this.stopped) return;
     if (this.queue.length >= this.batch.maxQueueSize) {
+      this.dropped += 1;
       if (!this.warnedFull) {
         this.warnedFull = true;
         diag.warn(
@@ -135,10 +138,16 @@ export class BatchQueue<T> {
   }
 
   /**
-   * One line for what failed during shutdown. Shutdown says it when it ends, takePending() when the
+   * One line for what failed during shutdown, and one for what the full queue refused. Shutdown says it when it ends, takePending() when the
    * exit comes first; the lifecycle calls it when it stops waiting for a shutdown that hangs.
    */
   reportLostAtExit(): void {
+    if (this.dropped > 0) {
+      diag.warn(
+        `${this.dropped} ${this.what} were dropped because the export queue was full (${this.batch.maxQueueSize}); they are lost`,
+      );
+      this.dropped = 0;
+    }
     const { count, reason } = this.lostAtExit;
     if (count === 0) return;
     this.lostAtExit = { count: 0, reason: '' };
