@@ -224,7 +224,14 @@ interface Placement {
   readonly absentFromConfig?: boolean;
 }
 
-const HEADER_VARIABLES = VARIABLE_NAMES.filter((variable) => variable.endsWith('_HEADERS'));
+// The OTLP headers variables hold name=value pairs; the capture variables hold names only, and a
+// value written into one of those (`api-key=…`, as in the OTLP variables) is hidden too.
+const HEADER_VARIABLES = VARIABLE_NAMES.filter(
+  (variable) => variable.startsWith('OTEL_EXPORTER_OTLP_') && variable.endsWith('_HEADERS'),
+);
+const NAME_LIST_VARIABLES = VARIABLE_NAMES.filter(
+  (variable) => variable.startsWith('RPCPLUGIN_') && variable.includes('_CAPTURE_'),
+);
 const ENDPOINT_VARIABLES = VARIABLE_NAMES.filter((variable) => variable.endsWith('_ENDPOINT'));
 
 const HEADER_FORMS: readonly ((secret: string) => string)[] = [
@@ -240,6 +247,19 @@ const HEADER_FORMS: readonly ((secret: string) => string)[] = [
   (secret) => `k=${secret},k2`,
   (secret) => `x-tenant=t1, api-key = ${secret} `,
 ];
+
+const NAME_LIST_FORMS: readonly ((secret: string) => string)[] = [
+  (secret) => `api-key=${secret}`,
+  (secret) => `x-a,authorization=Bearer%20${secret}`,
+  (secret) => `bad key=${secret}`,
+  (secret) => `=${secret}`,
+  (secret) => `k=${secret},k2`,
+  (secret) => `x-tenant, api-key = ${secret} `,
+];
+
+const nameLists = fc
+  .tuple(fc.constantFrom(...NAME_LIST_VARIABLES), fc.constantFrom(...NAME_LIST_FORMS), marker)
+  .map(([variable, form, secret]): Placement => ({ marker: secret, env: { [variable]: form(secret) } }));
 
 const headers = fc
   .tuple(
@@ -363,7 +383,7 @@ const cookie = fc
     };
   });
 
-const placement = fc.oneof(headers, resourceAttributes, carriers, endpoints, cookie);
+const placement = fc.oneof(headers, nameLists, resourceAttributes, carriers, endpoints, cookie);
 
 /** Every text the agent may print about its configuration. */
 function printed(loaded: LoadedConfig): Record<string, string> {
@@ -411,6 +431,7 @@ describe('secrets are never echoed', () => {
     const secret = 'S3CR3TfixedMarker42';
     const envs: EnvSource[] = [
       ...HEADER_VARIABLES.flatMap((variable) => HEADER_FORMS.map((form) => ({ [variable]: form(secret) }))),
+      ...NAME_LIST_VARIABLES.flatMap((variable) => NAME_LIST_FORMS.map((form) => ({ [variable]: form(secret) }))),
       ...SECRET_KEYS.flatMap((key) => KEY_VALUE_FORMS.map((form) => ({ OTEL_RESOURCE_ATTRIBUTES: form(key, secret) }))),
       ...SECRET_KEYS.flatMap((key) => MEMBER_FORMS.map((form) => ({ BAGGAGE: form(key, secret) }))),
       ...SECRET_KEYS.flatMap((key) => MEMBER_FORMS.map((form) => ({ TRACESTATE: form(key, secret), TRACEPARENT }))),

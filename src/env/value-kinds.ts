@@ -343,64 +343,73 @@ export function environmentVariableName(): Kind<string> {
 
 /** gRPC metadata keys: lowercase ASCII letters, digits, `-`, `_` and `.` (grpc PROTOCOL-HTTP2.md). */
 export function metadataKeys(): Kind<readonly string[]> {
-  const entry = /^[0-9a-z_.-]+$/;
-  return {
+  return nameList({
+    entry: /^[0-9a-z_.-]+$/,
     accepted: 'a comma-separated list of gRPC metadata keys (letters, digits, -, _ and .; any case)',
-    parse(value) {
-      const keys: string[] = [];
-      const bad = new BadEntries();
-      for (const item of splitList(value)) {
-        const key = item.toLowerCase();
-        if (!entry.test(key)) bad.add(item);
-        else if (!keys.includes(key)) keys.push(key);
-      }
-      if (keys.length === 0)
-        return { ok: false, issue: bad.count > 0 ? 'has no valid metadata key' : 'has no entries' };
-      const dropped =
-        bad.count === 0
-          ? []
-          : [
-              bad.issue(
-                (item) => `has an entry ${item} that is not a gRPC metadata key`,
-                'entries that are not gRPC metadata keys',
-              ),
-            ];
-      return { ok: true, value: keys, dropped };
-    },
-    show: (value) => value.join(','),
-    redactRaw: asIs,
-  };
+    what: 'a gRPC metadata key',
+    whats: 'gRPC metadata keys',
+    none: 'has no valid metadata key',
+  });
 }
 
 /** HTTP header names (RFC 9110 tokens), any case; kept lowercase, as Node, Bun and Deno report them. */
 export function httpHeaderNames(): Kind<readonly string[]> {
-  const entry = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
-  return {
+  return nameList({
+    entry: /^[!#$%&'*+.^_`|~0-9a-z-]+$/,
     accepted: 'a comma-separated list of HTTP header names (any case)',
+    what: 'an HTTP header name',
+    whats: 'HTTP header names',
+    none: 'has no valid header name',
+  });
+}
+
+interface NameListSpec {
+  /** One valid name, lowercase. */
+  readonly entry: RegExp;
+  readonly accepted: string;
+  /** One entry, with its article: "a gRPC metadata key". */
+  readonly what: string;
+  readonly whats: string;
+  /** The issue when no entry is valid. */
+  readonly none: string;
+}
+
+/**
+ * A comma-separated list of names, kept lowercase, duplicates dropped. An entry with `=` is a value
+ * given where only a name belongs (`api-key=…`, as in the OTLP headers variables): it is shown with
+ * its value hidden, as it may be a secret.
+ */
+function nameList(spec: NameListSpec): Kind<readonly string[]> {
+  return {
+    accepted: spec.accepted,
     parse(value) {
       const names: string[] = [];
       const bad = new BadEntries();
       for (const item of splitList(value)) {
         const name = item.toLowerCase();
-        if (!entry.test(name)) bad.add(item);
+        if (!spec.entry.test(name)) bad.add(hideAssignedValue(item));
         else if (!names.includes(name)) names.push(name);
       }
-      if (names.length === 0)
-        return { ok: false, issue: bad.count > 0 ? 'has no valid header name' : 'has no entries' };
+      if (names.length === 0) return { ok: false, issue: bad.count > 0 ? spec.none : 'has no entries' };
       const dropped =
         bad.count === 0
           ? []
           : [
               bad.issue(
-                (item) => `has an entry ${item} that is not an HTTP header name`,
-                'entries that are not HTTP header names',
+                (item) => `has an entry ${item} that is not ${spec.what}`,
+                `entries that are not ${spec.whats}`,
               ),
             ];
       return { ok: true, value: names, dropped };
     },
     show: (value) => value.join(','),
-    redactRaw: asIs,
+    redactRaw: (text) => text.split(',').map(hideAssignedValue).join(','),
   };
+}
+
+function hideAssignedValue(item: string): string {
+  const equals = item.indexOf('=');
+  return equals === -1 ? item : `${item.slice(0, equals)}=${REDACTED}`;
 }
 
 /** A W3C traceparent header value: version 00 layout, no all-zero ids, version ff forbidden. */
