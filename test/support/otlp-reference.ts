@@ -2,11 +2,11 @@
  * The independent reference for the OTLP decoders: export requests decoded with the official
  * opentelemetry-proto definitions (the protobufjs static code that
  * `@opentelemetry/otlp-transformer@0.52.1`, installed as `otlp-proto-definitions`, generated from
- * them) and normalised to the viewer's shape (src/viewer/otlp-types.ts). Nothing else decodes
- * with it: the test receiver decodes through the viewer (src/viewer/otlp-decode.ts), and
- * test/viewer.otlp-decode.test.ts checks that decoder against this one value for value, so a bug
- * in the agent's encoder cannot hide behind the same bug in the decoder. The generated message
- * types are exported too, for tests that hand-craft payloads or read the raw wire.
+ * them) and normalised to the viewer's shape (src/viewer/otlp-types.ts). The test receivers decode
+ * through the viewer (src/viewer/otlp-decode.ts); test/viewer.otlp-decode.test.ts checks that
+ * decoder against this one value for value, and test/otlp.span-encoder.test.ts decodes the agent's
+ * own bytes with it, so a bug in the agent's encoder cannot hide behind the same bug in the decoder.
+ * The generated message types are exported too, for tests that hand-craft protobuf payloads.
  */
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
