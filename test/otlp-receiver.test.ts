@@ -48,7 +48,6 @@ import {
 import {
   AggregationTemporality,
   closedPort,
-  ExportMetricsServiceRequest,
   type OtlpReceiver,
   type ReceivedMetric,
   type ReceivedSpan,
@@ -57,6 +56,7 @@ import {
   StatusCode,
   startOtlpReceiver,
 } from './support/otlp-receiver.ts';
+import { ExportMetricsServiceRequest } from './support/otlp-reference.ts';
 
 // The exporters and the SDK read OTEL_* variables when they are constructed (headers, timeout,
 // compression, temporality, sampler, limits): the developer's own settings must not change what
@@ -735,10 +735,10 @@ describe('hand-written payloads', () => {
 
     assert.deepEqual(answers, [400, 400, 400, 400, 415, 404, 405]);
     const errors = receiver.requests.map((received) => received.error ?? '');
-    assert.match(errors[0] ?? '', /^undecodable protobuf: /);
+    assert.match(errors[0] ?? '', /^invalid protobuf at byte 2: truncated: 1 byte\(s\) needed, 0 left$/);
     assert.match(errors[1] ?? '', /^invalid JSON: /);
-    assert.match(errors[2] ?? '', /^traceId "xyz" is not hex/);
-    assert.match(errors[3] ?? '', /^JSON does not match the OTLP definitions: .*resourceSpans: array expected/);
+    assert.match(errors[2] ?? '', /^resourceSpans\[0\]\.scopeSpans\[0\]\.spans\[0\]\.traceId: "xyz" is not hex$/);
+    assert.match(errors[3] ?? '', /^resourceSpans: an array is expected$/);
     assert.match(errors[4] ?? '', /^unsupported content type "text\/plain"/);
     assert.match(errors[5] ?? '', /^no OTLP signal is served on \/v1\/profiles/);
     assert.match(errors[6] ?? '', /^OTLP\/HTTP takes POST, not GET/);

@@ -27,7 +27,7 @@ import { type Resource, resourceFromAttributes } from '@opentelemetry/resources'
 import { AlwaysOnSampler, type ReadableSpan, type SpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import fc from 'fast-check';
 import { ProtobufSpanEncoder } from '../src/agent/exporters/otlp-span-encoder.ts';
-import { decodeExportRequest, ExportTraceServiceRequest } from './support/otlp-receiver.ts';
+import { ExportTraceServiceRequest, referenceDecode } from './support/otlp-reference.ts';
 
 const RUNS = 300;
 
@@ -330,7 +330,7 @@ describe('ProtobufSpanEncoder: hand-written cases, same bytes as ProtobufTraceSe
     const ours = assertSameAsUpstream(collect.spans);
     const raw = ExportTraceServiceRequest.toObject(ExportTraceServiceRequest.decode(ours), { longs: String });
     assert.equal(typeof raw, 'object');
-    const { spans } = decodeExportRequest('traces', 'protobuf', ours);
+    const { spans } = referenceDecode('traces', 'protobuf', ours);
     assert.equal(spans.length, 1);
     const [decoded] = spans;
     assert.ok(decoded);

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { ExportTraceServiceRequest } from './support/otlp-receiver.ts';
+import { ExportTraceServiceRequest } from './support/otlp-reference.ts';
 import { spawnCollect } from './support/runtimes.ts';
 import { CLI, type RunningTail, startTail } from './support/tail-cli.ts';
 

@@ -1,6 +1,6 @@
 /**
  * The viewer's OTLP decoder (src/viewer/otlp-*.ts, no protobufjs at run time) against the official
- * definitions: every body is decoded by both, ours and test/support/otlp-receiver.ts (protobufjs
+ * definitions: every body is decoded by both, ours and test/support/otlp-reference.ts (protobufjs
  * static code generated from opentelemetry-proto), and the results must be equal value for value.
  * Bodies come from the real SDK through otlp-transformer's serializers (protobuf and JSON), from
  * the agent's own span encoder, and from hand-made requests for what the SDK never sends
@@ -27,11 +27,7 @@ import fc from 'fast-check';
 import { ProtobufSpanEncoder } from '../src/agent/exporters/otlp-span-encoder.ts';
 import { decodeExportRequest } from '../src/viewer/otlp-decode.ts';
 import { type Encoding, MalformedRequest, type Signal } from '../src/viewer/otlp-types.ts';
-import {
-  ExportMetricsServiceRequest,
-  ExportTraceServiceRequest,
-  decodeExportRequest as referenceDecode,
-} from './support/otlp-receiver.ts';
+import { ExportMetricsServiceRequest, ExportTraceServiceRequest, referenceDecode } from './support/otlp-reference.ts';
 
 function assertSameAsReference(signal: Signal, encoding: Encoding, body: Uint8Array): void {
   const ours = decodeExportRequest(signal, encoding, body);

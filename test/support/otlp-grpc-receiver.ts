@@ -1,7 +1,7 @@
 /**
  * A real OTLP/gRPC receiver for the tests: the three collector services served by @grpc/grpc-js on
- * 127.0.0.1, decoding each export with the same official definitions as the HTTP receiver
- * (decodeExportRequest), and recording the metadata it came with; over TLS (mutual, with a CA) when asked.
+ * 127.0.0.1, decoding each export with the same decoder as the HTTP receiver (decodeExportRequest,
+ * the viewer's), and recording the metadata it came with; over TLS (mutual, with a CA) when asked.
  */
 import { Server, ServerCredentials, type ServerUnaryCall, type sendUnaryData } from '@grpc/grpc-js';
 import {
