@@ -12,15 +12,11 @@
 // falls on both alike. bench/README.md explains the figures; docs/benchmarks.md records them.
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
-import { cpus, platform, release, totalmem } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { machineLine, median, parseAgentEnv, ROOT, runtimeCommands, runtimeVersion } from './support.mjs';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const APP = join(ROOT, 'bench', 'kv-bench-app.mjs');
-const MODULES = join(ROOT, 'node_modules');
-const BIN = join(MODULES, '.bin');
 
 const { values: options } = parseArgs({
   options: {
@@ -35,30 +31,10 @@ const { values: options } = parseArgs({
     'agent-env': { type: 'string', default: '' },
   },
 });
-/** Extra variables for the agent's runs (`--agent-env OTEL_TRACES_EXPORTER=none,…`): to measure one part. */
-const AGENT_ENV = Object.fromEntries(
-  options['agent-env']
-    .split(',')
-    .filter((entry) => entry.includes('='))
-    .map((entry) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)]),
-);
-const PRELOAD = options.preload;
-
-/**
- * A Node line: node20 is the Node running this script (end of life, best-effort); node22, node24 and
- * node26 are devDependencies, each named by its package's path (they all install a bin named `node`).
- */
-const node = (command) => ({ command, args: (agent) => (agent ? ['--import', PRELOAD] : []) });
+const AGENT_ENV = parseAgentEnv(options['agent-env']);
 
 /** How each runtime runs the app, bare or with the preload. */
-const RUNTIMES = {
-  node20: node(process.execPath),
-  node22: node(join(MODULES, 'node22', 'bin', 'node')),
-  node24: node(join(MODULES, 'node24', 'bin', 'node')),
-  node26: node(join(MODULES, 'node26', 'bin', 'node')),
-  bun: { command: join(BIN, 'bun'), args: (agent) => (agent ? ['--preload', PRELOAD] : []) },
-  deno: { command: join(BIN, 'deno'), args: (agent) => ['run', '-A', ...(agent ? ['--preload', PRELOAD] : [])] },
-};
+const RUNTIMES = runtimeCommands(options.preload);
 
 /** A collector stand-in: takes every export, answers 200 with an empty OTLP response, counts them. */
 async function startReceiver() {
@@ -137,18 +113,6 @@ async function measure(runtime, kind, agent, receiverUrl) {
   }
 }
 
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-};
-
-async function version(runtime) {
-  const child = spawn(RUNTIMES[runtime].command, ['--version'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const line = await firstLine(child, `${runtime} --version`).catch(() => 'unknown');
-  return line.replace(/^deno /, '').replace(/ \(.*$/, '');
-}
-
 const runtimes = options.runtimes.split(',');
 const unknown = runtimes.filter((runtime) => !Object.hasOwn(RUNTIMES, runtime));
 if (unknown.length > 0) {
@@ -159,17 +123,14 @@ const kinds = options.kinds.split(',');
 const rounds = Number(options.rounds);
 const receiver = await startReceiver();
 
-const cpu = cpus();
-process.stderr.write(
-  `machine: ${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, ${platform()} ${release()}\n`,
-);
+process.stderr.write(`${machineLine()}\n`);
 process.stderr.write(
   `settings: ${rounds} rounds × ${options.duration} ms (after ${options.warmup} ms warm-up), ${options.concurrency} calls in flight, ${options['stream-messages']} messages per stream\n`,
 );
 
 const rows = [];
 for (const runtime of runtimes) {
-  const runtimeVersion = await version(runtime);
+  const version = await runtimeVersion(RUNTIMES[runtime].command);
   for (const kind of kinds) {
     const samples = { bare: [], agent: [] };
     for (let round = 0; round < rounds; round++) {
@@ -185,7 +146,7 @@ for (const runtime of runtimes) {
     const bare = median(samples.bare);
     const agent = median(samples.agent);
     const ratios = samples.agent.map((rate, index) => rate / samples.bare[index]);
-    rows.push({ runtime: `${runtime} ${runtimeVersion}`, kind, bare, agent, ratio: agent / bare, ratios });
+    rows.push({ runtime: `${runtime} ${version}`, kind, bare, agent, ratio: agent / bare, ratios });
   }
 }
 receiver.close();

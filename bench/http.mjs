@@ -15,17 +15,13 @@
 // records them.
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
-import { cpus, platform, release, totalmem } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { machineLine, median, parseAgentEnv, ROOT, runtimeCommands, runtimeVersion } from './support.mjs';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const APP = join(ROOT, 'bench', 'http-bench-app.cjs');
 const UPSTREAM = join(ROOT, 'bench', 'http-upstream-preload.cjs');
 const PRELOAD = join(ROOT, 'dist', 'register.mjs');
-const MODULES = join(ROOT, 'node_modules');
-const BIN = join(MODULES, '.bin');
 
 const { values: options } = parseArgs({
   options: {
@@ -39,34 +35,13 @@ const { values: options } = parseArgs({
   },
 });
 /** Extra variables for the agent's runs (`--agent-env RPCPLUGIN_INSTRUMENTATIONS=http,…`): to measure one part. */
-const AGENT_ENV = Object.fromEntries(
-  options['agent-env']
-    .split(',')
-    .filter((entry) => entry.includes('='))
-    .map((entry) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)]),
-);
+const AGENT_ENV = parseAgentEnv(options['agent-env']);
 
-const node = (command) => ({
-  command,
-  modes: ['bare', 'agent', 'contrib'],
-  args: (mode) => ({ bare: [], agent: ['--import', PRELOAD], contrib: ['--require', UPSTREAM] })[mode],
-});
-const RUNTIMES = {
-  node20: node(process.execPath),
-  node22: node(join(MODULES, 'node22', 'bin', 'node')),
-  node24: node(join(MODULES, 'node24', 'bin', 'node')),
-  node26: node(join(MODULES, 'node26', 'bin', 'node')),
-  bun: {
-    command: join(BIN, 'bun'),
-    modes: ['bare', 'agent'],
-    args: (mode) => (mode === 'agent' ? ['--preload', PRELOAD] : []),
-  },
-  deno: {
-    command: join(BIN, 'deno'),
-    modes: ['bare', 'agent'],
-    args: (mode) => ['run', '-A', ...(mode === 'agent' ? ['--preload', PRELOAD] : [])],
-  },
-};
+const RUNTIMES = runtimeCommands(PRELOAD);
+/** Contrib's preload is compared on the Node lines only, as before this file shared its runtime table. */
+const modesOf = (runtime) => (runtime.startsWith('node') ? ['bare', 'agent', 'contrib'] : ['bare', 'agent']);
+const argsOf = (runtime, mode) =>
+  mode === 'contrib' ? ['--require', UPSTREAM] : RUNTIMES[runtime].args(mode === 'agent');
 
 async function listen(handler) {
   const server = createServer(handler);
@@ -91,7 +66,7 @@ const receiver = await listen((request, response) => {
 });
 
 function measure(runtime, client, mode) {
-  const { command, args } = RUNTIMES[runtime];
+  const { command } = RUNTIMES[runtime];
   const env = {
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? '',
@@ -108,7 +83,11 @@ function measure(runtime, client, mode) {
     ...(mode === 'agent' ? AGENT_ENV : {}),
   };
   return new Promise((resolve, reject) => {
-    const child = spawn(command, [...args(mode), APP], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, [...argsOf(runtime, mode), APP], {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => {
@@ -128,37 +107,14 @@ function measure(runtime, client, mode) {
   });
 }
 
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-};
-
-async function version(runtime) {
-  const child = spawn(RUNTIMES[runtime].command, ['--version'], { stdio: ['ignore', 'pipe', 'ignore'] });
-  let out = '';
-  child.stdout.on('data', (chunk) => {
-    out += chunk;
-  });
-  await new Promise((resolve) => child.on('close', resolve));
-  return out
-    .trim()
-    .split('\n')[0]
-    .replace(/^deno /, '')
-    .replace(/\s*\(.*$/, '');
-}
-
-const cpu = cpus();
-console.error(
-  `machine: ${cpu[0]?.model ?? 'unknown'}, ${cpu.length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, ${platform()} ${release()}`,
-);
+console.error(machineLine());
 console.error(`settings: ${JSON.stringify(options)}`);
 
 const rows = [];
 for (const runtime of options.runtimes.split(',')) {
   if (!Object.hasOwn(RUNTIMES, runtime)) throw new Error(`unknown runtime ${runtime}`);
-  const { modes } = RUNTIMES[runtime];
-  const name = await version(runtime);
+  const modes = modesOf(runtime);
+  const name = await runtimeVersion(RUNTIMES[runtime].command);
   for (const client of options.clients.split(',')) {
     const results = Object.fromEntries(modes.map((mode) => [mode, []]));
     for (let round = 0; round < Number(options.rounds); round++) {

@@ -1,0 +1,62 @@
+// What the end-to-end benchmarks (grpc.mjs, http.mjs) share: where the runtimes are and how each
+// preloads the agent, the --agent-env option, medians, and the machine line to copy with a table.
+import { spawn } from 'node:child_process';
+import { cpus, platform, release, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const MODULES = join(ROOT, 'node_modules');
+const BIN = join(MODULES, '.bin');
+
+/**
+ * Each runtime's binary and the arguments that run an app bare or with `preload`. node20 is the Node
+ * running the benchmark (end of life, best-effort); node22, node24 and node26 are devDependencies,
+ * each named by its package's path (they all install a bin named `node`).
+ */
+export function runtimeCommands(preload) {
+  const node = (command) => ({ command, args: (agent) => (agent ? ['--import', preload] : []) });
+  return {
+    node20: node(process.execPath),
+    node22: node(join(MODULES, 'node22', 'bin', 'node')),
+    node24: node(join(MODULES, 'node24', 'bin', 'node')),
+    node26: node(join(MODULES, 'node26', 'bin', 'node')),
+    bun: { command: join(BIN, 'bun'), args: (agent) => (agent ? ['--preload', preload] : []) },
+    deno: { command: join(BIN, 'deno'), args: (agent) => ['run', '-A', ...(agent ? ['--preload', preload] : [])] },
+  };
+}
+
+/** `--agent-env NAME=value,…`: extra variables for the agent's runs, to measure one part. */
+export function parseAgentEnv(text) {
+  return Object.fromEntries(
+    text
+      .split(',')
+      .filter((entry) => entry.includes('='))
+      .map((entry) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)]),
+  );
+}
+
+export function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+/** The version `command --version` prints, without Deno's prefix and the build details; 'unknown' if none. */
+export async function runtimeVersion(command) {
+  const child = spawn(command, ['--version'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let out = '';
+  child.stdout.on('data', (chunk) => {
+    out += chunk;
+  });
+  const code = await new Promise((resolve) => child.on('close', resolve));
+  const line = out.trim().split('\n')[0];
+  if (code !== 0 || !line) return 'unknown';
+  return line.replace(/^deno /, '').replace(/\s*\(.*$/, '');
+}
+
+/** The `machine:` line each benchmark prints on stderr, to be copied with its table. */
+export function machineLine() {
+  const cpu = cpus();
+  return `machine: ${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, ${platform()} ${release()}`;
+}
