@@ -11,6 +11,8 @@ import { fixture, NODE_LINES, type RuntimeName, runApp } from './support/runtime
 interface Facts {
   eventLoopDelayMaxMs: number;
   eventLoopDelayP50Ms: number;
+  /** The largest delay seen by a histogram enabled around each of five blocks alone. */
+  blockMaxMs: number[];
   eventLoopUtilization: number;
   heapSpacesInUse: string[];
   heapTotalIsHeapUsed: boolean;
@@ -50,11 +52,13 @@ describe('runtime facts behind the process metrics', { concurrency: true }, () =
     assert.equal(facts.heapTotalIsHeapUsed, true);
   });
 
-  test('deno: the event-loop monitor does not see the block; no utilization; V8 heap spaces are real', async () => {
+  test('deno: the event-loop monitor does not see blocks reliably; no utilization; V8 heap spaces are real', async () => {
     const facts = await factsOf('deno');
-    // Usually microseconds; on a loaded machine it has once caught part of the block (26 ms of 30),
-    // never all of it: not a measurement to publish either way.
-    assert.ok(facts.eventLoopDelayMaxMs < BLOCK_MS, JSON.stringify(facts));
+    // Usually microseconds for every block; on a loaded machine it has caught one at times (26 and
+    // 31 ms of 30), never all five: not a measurement to publish. If Deno fixes its monitor, every
+    // block is seen and this fails.
+    const seen = facts.blockMaxMs.filter((maxMs) => maxMs >= BLOCK_MS - RESOLUTION_MS);
+    assert.ok(seen.length < facts.blockMaxMs.length, JSON.stringify(facts));
     assert.ok(facts.eventLoopDelayP50Ms < 1, JSON.stringify(facts));
     assert.equal(facts.eventLoopUtilization, 0);
     assert.ok(

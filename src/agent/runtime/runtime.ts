@@ -61,7 +61,7 @@ export function isPermitted(descriptor: PermissionDescriptor): boolean {
 export interface ProcessMeasurements {
   /** v8.getHeapSpaceStatistics() describes a V8 heap: Node and Deno. Bun runs JavaScriptCore and puts everything in old_space. */
   readonly v8HeapSpaces: boolean;
-  /** perf_hooks.monitorEventLoopDelay() sees a blocked loop: Node and Bun. Deno's does not see a 30 ms block. */
+  /** perf_hooks.monitorEventLoopDelay() sees a blocked loop: Node and Bun. Deno's does not see a 30 ms block reliably. */
   readonly eventLoopDelay: boolean;
 }
 
