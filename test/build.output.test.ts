@@ -1,10 +1,11 @@
 /**
  * What the build leaves in dist/ is usable as it is in a checkout. `npm test` has just rebuilt dist/
  * (a rewrite that npm's install-time chmod of the bin no longer covers), so the CLI bundle must have
- * kept its executable bit by the build's own doing: `npx rpcplugin-telemetry` and `./dist/cli.mjs` run.
+ * kept its executable bit by the build's own doing: `npx rpcplugin-telemetry` and `./dist/cli.mjs` run. The
+ * source maps that the package leaves out are in dist/ too.
  */
 import assert from 'node:assert/strict';
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { baseEnvironment, REPO_ROOT, runNpm, spawnCollect } from './support/runtimes.ts';
@@ -19,4 +20,11 @@ test('dist/cli.mjs is executable after a rebuild, and runs', async () => {
   const npx = await runNpm('npx', ['--offline', 'rpcplugin-telemetry', 'env'], { cwd: REPO_ROOT });
   assert.equal(npx.exitCode, 0, npx.stderr);
   assert.match(npx.stdout.toString('utf8'), /^rpcplugin-telemetry configuration: /);
+});
+
+// The package leaves the source maps out (package.json "files"); a checkout's build is where they are.
+test('the build writes a source map beside each bundle', () => {
+  for (const bundle of ['register.mjs', 'register.cjs', 'agent.cjs', 'index.mjs', 'cli.mjs']) {
+    assert.ok(existsSync(join(REPO_ROOT, 'dist', `${bundle}.map`)), `dist/${bundle}.map`);
+  }
 });
