@@ -2,8 +2,11 @@
 // it goes) under our preload, exporting to a local receiver, for five minutes; the RSS of both
 // processes sampled every second.
 //
-//   npm run build && node bench/soak.mjs [--runtimes node24] [--duration 300000] [--settle 30000]
-//                                        [--concurrency 32] [--results FILE]
+//   npm run build && node bench/soak.mjs [--runtimes node24] [--modes ours] [--duration 300000]
+//                                        [--settle 30000] [--concurrency 32] [--results FILE]
+//
+// --modes bare,ours soaks the same pair bare first, for reference: how much a grpc-js app's own RSS
+// moves over the same time.
 //
 // Not part of the default `npm run bench` (it takes minutes): `npm run bench -- soak`. Reported per
 // process: the slope of RSS over time (least squares, MiB per minute) over the samples after
@@ -21,6 +24,7 @@ const APP = join(ROOT, 'bench', 'kv-bench-app.mjs');
 const { values: options } = parseArgs({
   options: {
     runtimes: { type: 'string', default: 'node24' },
+    modes: { type: 'string', default: 'ours' },
     duration: { type: 'string', default: '300000' },
     settle: { type: 'string', default: '30000' },
     concurrency: { type: 'string', default: '32' },
@@ -71,11 +75,14 @@ function firstLine(child, what) {
   });
 }
 
-async function soak(runtime, receiverUrl) {
+async function soak(runtime, mode, receiverUrl) {
   const { command, args } = RUNTIMES[runtime];
-  const telemetry = { OTEL_EXPORTER_OTLP_ENDPOINT: receiverUrl, OTEL_SERVICE_NAME: `bench-soak-${runtime}` };
+  const agent = mode === 'ours';
+  const telemetry = agent
+    ? { OTEL_EXPORTER_OTLP_ENDPOINT: receiverUrl, OTEL_SERVICE_NAME: `bench-soak-${runtime}` }
+    : {};
   const start = (env) =>
-    spawn(command, [...args(true), APP], {
+    spawn(command, [...args(agent), APP], {
       cwd: ROOT,
       env: baseEnv({ ...telemetry, ...env }),
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -105,7 +112,7 @@ async function soak(runtime, receiverUrl) {
       }
       if (Math.round(seconds) % 30 === 0) {
         process.stderr.write(
-          `${runtime} ${seconds.toFixed(0)} s: server ${samples.server.at(-1)?.[1].toFixed(1)} MiB, client ${samples.client.at(-1)?.[1].toFixed(1)} MiB\n`,
+          `${runtime} ${mode} ${seconds.toFixed(0)} s: server ${samples.server.at(-1)?.[1].toFixed(1)} MiB, client ${samples.client.at(-1)?.[1].toFixed(1)} MiB\n`,
         );
       }
     }, 1000);
@@ -140,7 +147,9 @@ for (const runtime of options.runtimes.split(',')) {
     process.exit(2);
   }
   const version = (await runtimeVersion(RUNTIMES[runtime].command)).replace(/^v/, '');
-  rows.push({ runtime, version, ...(await soak(runtime, receiver.url)) });
+  for (const mode of options.modes.split(',')) {
+    rows.push({ runtime, version, mode, ...(await soak(runtime, mode, receiver.url)) });
+  }
 }
 await receiver.close();
 
@@ -149,16 +158,16 @@ const label = (row) =>
 const lines = [
   '### Soak',
   '',
-  `The gRPC pair of \`bench/kv-bench-app.mjs\` (unary Get calls, ${options.concurrency} in flight, as fast as they go), both processes under our preload (\`dist/register.mjs\`, default configuration) exporting to a local receiver, for ${(duration / 60000).toFixed(1)} minutes. RSS (VmRSS) of each process every second; the slope is the least-squares fit over the samples after the first ${settle / 1000} s, in MiB per minute. The receiver took ${receiver.received.requests} export requests (${(receiver.received.bytes / MiB).toFixed(0)} MiB).`,
+  `The gRPC pair of \`bench/kv-bench-app.mjs\` (unary Get calls, ${options.concurrency} in flight, as fast as they go), both processes under our preload (\`dist/register.mjs\`, default configuration) exporting to a local receiver (mode ours) or bare for reference (mode bare, with \`--modes bare,ours\`), for ${(duration / 60000).toFixed(1)} minutes. RSS (VmRSS) of each process every second; the slope is the least-squares fit over the samples after the first ${settle / 1000} s, in MiB per minute. The receiver took ${receiver.received.requests} export requests (${(receiver.received.bytes / MiB).toFixed(0)} MiB).`,
   '',
-  '| runtime | calls/s | process | slope | RSS at start → end of the window | min – max |',
-  '|---|---:|---|---:|---|---|',
+  '| runtime | mode | calls/s | process | slope | RSS at start → end of the window | min – max |',
+  '|---|---|---:|---|---:|---|---|',
 ];
 for (const row of rows) {
   for (const name of ['server', 'client']) {
     const it = row[name];
     lines.push(
-      `| ${label(row)} | ${row.rate.toFixed(0)} | ${name} | ${it.slope >= 0 ? '+' : '−'}${Math.abs(it.slope).toFixed(2)} MiB/min | ${it.first?.toFixed(1)} → ${it.last?.toFixed(1)} MiB | ${it.min.toFixed(1)} – ${it.max.toFixed(1)} MiB |`,
+      `| ${label(row)} | ${row.mode} | ${row.rate.toFixed(0)} | ${name} | ${it.slope >= 0 ? '+' : '−'}${Math.abs(it.slope).toFixed(2)} MiB/min | ${it.first?.toFixed(1)} → ${it.last?.toFixed(1)} MiB | ${it.min.toFixed(1)} – ${it.max.toFixed(1)} MiB |`,
     );
   }
 }
