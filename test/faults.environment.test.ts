@@ -1,5 +1,5 @@
 /**
- * Malformed environments in real processes (issue 11, part 4): 220 environments generated from a
+ * Malformed environments in real processes (issue 11, part 4): 200 environments generated from a
  * fixed seed mix malformed OTEL_* and RPCPLUGIN_* values (bad and huge numbers, control characters,
  * bad URLs, unknown enum entries, malformed headers, resource attributes and baggage, bad
  * TRACEPARENT, …) with secrets planted where the schema keeps them secret: OTLP headers (whole
@@ -20,7 +20,7 @@ import { closedPort, type OtlpReceiver, startOtlpReceiver } from './support/otlp
 import { AGENT_RUNS, type AgentRun, fixture, type RunResult, runApp } from './support/runtimes.ts';
 
 const SEED = 20261201;
-const PER_ROW = 55;
+const PER_ROW = 50;
 const ROWS: readonly AgentRun[] = AGENT_RUNS.filter((row) => ['node24', 'bun', 'deno'].includes(row.runtime));
 const APP_EXIT_CODE = 5;
 /** The problem report is capped well below this; a report that grows with the input is a bug. */
@@ -163,7 +163,9 @@ function cases(): Case[] {
     }
     if (sample.cookieKey) env.RPCPLUGIN_MAGIC_COOKIE_KEY = 'BASIC_PLUGIN';
     if (sample.strict) env.RPCPLUGIN_STRICT = 'true';
-    return { index, row: ROWS[index % ROWS.length] as AgentRun, env, secrets };
+    // A later plant in the same variable replaces an earlier one: check the secrets that are there.
+    const present = secrets.filter((secret) => Object.values(env).some((value) => value.includes(secret)));
+    return { index, row: ROWS[index % ROWS.length] as AgentRun, env, secrets: present };
   });
 }
 
