@@ -16,14 +16,13 @@
 // the section of docs/benchmarks.md and the chart (docs/benchmarks-throughput.svg) go to FILE
 // (bench/run.mjs); without it, the section is printed. bench/README.md explains the figures.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { throughputChart } from './chart.mjs';
 import { emptyCounts, startCountingReceiver } from './otlp-count-receiver.mjs';
 import {
-  CONTRIB_PRELOAD,
+  CONTRIB_VERSION,
   machineLine,
   median,
   parseAgentEnv,
@@ -38,7 +37,7 @@ const APP = join(ROOT, 'bench', 'kv-bench-app.mjs');
 const CHART = 'docs/benchmarks-throughput.svg';
 const MODES = ['bare', 'agent', 'contrib'];
 const MODE_NAMES = { bare: 'bare', agent: 'ours', contrib: 'contrib' };
-/** How long a server may take to exit after SIGTERM before it is killed, as go-plugin's host gives a plugin 2 s. */
+/** How long a server may take to exit after SIGTERM before it is killed (a go-plugin host also gives a plugin 2 s). */
 const GRACE_MS = 2000;
 
 const { values: given } = parseArgs({
@@ -66,9 +65,6 @@ const options = {
 };
 const AGENT_ENV = parseAgentEnv(options['agent-env']);
 const RUNTIMES = runtimeCommands(options.preload);
-const CONTRIB_VERSION = JSON.parse(
-  readFileSync(join(CONTRIB_PRELOAD, '..', '..', '..', 'package.json'), 'utf8'),
-).version;
 
 function start(runtime, mode, env) {
   const { command, args, contribArgs } = RUNTIMES[runtime];
@@ -87,7 +83,10 @@ function ended(child) {
   return new Promise((resolve) => child.once('exit', resolve));
 }
 
-/** Stops a server as a go-plugin host does: SIGTERM, then SIGKILL after the grace period. True if it needed SIGKILL. */
+/**
+ * Stops a server: SIGTERM, then SIGKILL after the grace period (contrib's preload handles SIGTERM
+ * and keeps the process alive). True if it needed SIGKILL.
+ */
 async function stop(child) {
   const exited = ended(child);
   child.kill('SIGTERM');

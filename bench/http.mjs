@@ -152,7 +152,7 @@ for (const runtime of options.runtimes.split(',')) {
         mode,
         rate: Math.round(median(results[mode].map((result) => result.rate))),
         cpuPerRequest: cpuPerRequest.toFixed(1),
-        cost: mode === 'bare' ? '' : `+${(cpuPerRequest - bare).toFixed(1)}`,
+        cost: mode === 'bare' ? '' : `${cpuPerRequest < bare ? '−' : '+'}${Math.abs(cpuPerRequest - bare).toFixed(1)}`,
       });
       console.error(
         `${runtime} ${client} ${mode}: ${results[mode].map((result) => result.cpuPerRequest.toFixed(1)).join(' ')} µs/request`,
@@ -179,7 +179,7 @@ if (options.results) {
     '',
     `Measured on ${today()} (${machineLine().replace(/^machine: /, '')}; load average ${loadAtStart.toFixed(1)} at the start, ${loadavg()[0].toFixed(1)} at the end${
       options.quick ? '; **a `--quick` run: it checks the plumbing, its figures are not measurements**' : ''
-    }). Settings: ${options.rounds} rounds × ${options.duration} ms (after ${options.warmup} ms warm-up), ${options.concurrency} requests in flight, GET to a local server answering \`ok\`, keep-alive. Modes: bare; agent (\`dist/register.mjs\`, default configuration${
+    }). Settings: ${options.rounds} round${options.rounds === '1' ? '' : 's'} × ${options.duration} ms (after ${options.warmup} ms warm-up), ${options.concurrency} requests in flight, GET to a local server answering \`ok\`, keep-alive. Modes: bare; agent (\`dist/register.mjs\`, default configuration${
       Object.keys(AGENT_ENV).length ? `, plus \`--agent-env ${options['agent-env']}\`` : ''
     }); contrib (\`instrumentation-undici\` and \`instrumentation-http\` in \`NodeSDK\`, \`bench/http-upstream-preload.cjs\`), on Node only: contrib's preload is measured there alone. Each figure is the median of the rounds; each round starts with another mode. The cost is the client's CPU time per request minus bare's. [bench/README.md](../bench/README.md#http-client-cost-per-request-benchhttpmjs) explains the benchmark.`,
     '',

@@ -15,7 +15,7 @@ import { createRequire } from 'node:module';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import process from 'node:process';
-import { machineLine, ROOT, runtimeCommands, runtimeVersion } from './support.mjs';
+import { CONTRIB_VERSION, machineLine, ROOT, runtimeCommands, runtimeVersion } from './support.mjs';
 
 /** In the order they run; `soak` only when named. */
 const BENCHMARKS = ['startup', 'install', 'grpc', 'http', 'collector-down', 'soak'];
@@ -55,14 +55,7 @@ async function header(ran, started, load) {
   for (const [runtime, { command }] of Object.entries(commands)) {
     versions.push(`${runtime} ${(await runtimeVersion(command)).replace(/^v/, '')}`);
   }
-  const require = createRequire(import.meta.url);
-  const versionOf = (name) => {
-    try {
-      return JSON.parse(readFileSync(require.resolve(`${name}/package.json`), 'utf8')).version;
-    } catch {
-      return 'not installed';
-    }
-  };
+  const grpcJs = JSON.parse(readFileSync(createRequire(import.meta.url).resolve('@grpc/grpc-js/package.json'), 'utf8'));
   const quick = options.includes('--quick');
   return [
     `**Last run:** ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC, \`npm run bench${args.length ? ` -- ${args.join(' ')}` : ''}\`, which updated: ${ran.join(', ')}. A section this run did not update states its own date.`,
@@ -75,7 +68,7 @@ async function header(ran, started, load) {
     '',
     `- **Machine:** ${machineLine().replace(/^machine: /, '')}; load average ${load.toFixed(1)} when the run started.`,
     `- **Runtimes:** ${versions.join(', ')}.`,
-    `- **Packages:** @grpc/grpc-js ${versionOf('@grpc/grpc-js')}; contrib: @opentelemetry/auto-instrumentations-node ${versionOf('@opentelemetry/auto-instrumentations-node')}.`,
+    `- **Packages:** @grpc/grpc-js ${grpcJs.version}; contrib: @opentelemetry/auto-instrumentations-node ${CONTRIB_VERSION}.`,
   ].join('\n');
 }
 

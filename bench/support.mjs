@@ -1,7 +1,7 @@
 // What the end-to-end benchmarks (grpc.mjs, http.mjs) share: where the runtimes are and how each
 // preloads the agent or contrib's preload, the --agent-env option, medians, and the machine line to copy with a table.
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, platform, release, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -21,6 +21,10 @@ const BIN = join(MODULES, '.bin');
 const resolve = createRequire(import.meta.url).resolve;
 export const CONTRIB_PRELOAD = resolve('@opentelemetry/auto-instrumentations-node/register');
 export const CONTRIB_ESM_HOOK = resolve('@opentelemetry/instrumentation/hook.mjs');
+/** Its version (the package's exports hide its package.json from `require.resolve`). */
+export const CONTRIB_VERSION = JSON.parse(
+  readFileSync(join(dirname(CONTRIB_PRELOAD), '..', '..', 'package.json'), 'utf8'),
+).version;
 
 /**
  * Each runtime's binary and the arguments that run an app bare or with `preload` (`args(agent)`),
