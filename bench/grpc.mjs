@@ -60,8 +60,8 @@ const { values: given } = parseArgs({
 const options = {
   ...given,
   rounds: Number(given.rounds ?? (given.quick ? 1 : 5)),
-  duration: given.duration ?? (given.quick ? '500' : '3000'),
-  warmup: given.warmup ?? (given.quick ? '200' : '1000'),
+  duration: given.duration ?? (given.quick ? '1000' : '3000'),
+  warmup: given.warmup ?? (given.quick ? '500' : '1000'),
 };
 const AGENT_ENV = parseAgentEnv(options['agent-env']);
 const RUNTIMES = runtimeCommands(options.preload);
@@ -83,41 +83,55 @@ function ended(child) {
   return new Promise((resolve) => child.once('exit', resolve));
 }
 
+/** Resolves true if the child exits within `ms`, false if not. */
+async function exitsWithin(child, ms) {
+  let timer;
+  const exited = await Promise.race([
+    ended(child).then(() => true),
+    new Promise((resolve) => {
+      timer = setTimeout(() => resolve(false), ms);
+    }),
+  ]);
+  clearTimeout(timer);
+  return exited;
+}
+
 /**
  * Stops a server: SIGTERM, then SIGKILL after the grace period (contrib's preload handles SIGTERM
  * and keeps the process alive). True if it needed SIGKILL.
  */
 async function stop(child) {
-  const exited = ended(child);
   child.kill('SIGTERM');
-  let timer;
-  const killed = await Promise.race([
-    exited.then(() => false),
-    new Promise((resolve) => {
-      timer = setTimeout(() => resolve(true), GRACE_MS);
-    }),
-  ]);
-  clearTimeout(timer);
-  if (killed) {
-    child.kill('SIGKILL');
-    await exited;
-  }
-  return killed;
+  if (await exitsWithin(child, GRACE_MS)) return false;
+  child.kill('SIGKILL');
+  await ended(child);
+  return true;
 }
 
-function firstLine(child, what) {
+/** The child's first stdout line; rejects with its stderr if it ends first, or kills it if it writes none within `ms`. */
+function firstLine(child, what, ms) {
   return new Promise((resolve, reject) => {
     let stdout = '';
     let stderr = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${what} wrote no line within ${ms / 1000} s:\n${stderr}`));
+    }, ms);
     child.stderr.on('data', (chunk) => {
       stderr += chunk;
     });
     child.stdout.on('data', (chunk) => {
       stdout += chunk;
       const newline = stdout.indexOf('\n');
-      if (newline !== -1) resolve(stdout.slice(0, newline));
+      if (newline !== -1) {
+        clearTimeout(timer);
+        resolve(stdout.slice(0, newline));
+      }
     });
-    child.on('close', (code) => reject(new Error(`${what} ended (${code}) before writing a line:\n${stderr}`)));
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${what} ended (${code}) before writing a line:\n${stderr}`));
+    });
   });
 }
 
@@ -132,9 +146,8 @@ async function measure(runtime, kind, mode, receiverUrl) {
           ...(mode === 'agent' ? AGENT_ENV : {}),
         };
   const server = start(runtime, mode, { ...telemetry, BENCH_ROLE: 'server' });
-  let killed = false;
   try {
-    const handshake = await firstLine(server, 'the server');
+    const handshake = await firstLine(server, 'the server', 30_000);
     const address = handshake.split('|')[3];
     const client = start(runtime, mode, {
       ...telemetry,
@@ -146,13 +159,17 @@ async function measure(runtime, kind, mode, receiverUrl) {
       BENCH_DURATION_MS: options.duration,
       BENCH_STREAM_MESSAGES: options['stream-messages'],
     });
-    const result = JSON.parse(await firstLine(client, 'the client'));
-    await ended(client);
+    const expected = Number(options.warmup) + Number(options.duration);
+    const result = JSON.parse(await firstLine(client, 'the client', expected + 30_000));
+    // A client that does not exit once done (a preload keeping it alive) is not waited for.
+    if (!(await exitsWithin(client, 10_000))) {
+      client.kill('SIGKILL');
+      await ended(client);
+    }
     const rate = kind === 'stream' ? result.messages / result.seconds : result.calls / result.seconds;
     return { rate, p50Us: result.p50Us, p99Us: result.p99Us };
   } finally {
-    killed = await stop(server);
-    if (killed) sigkilled.add(`${runtime} ${mode}`);
+    if (await stop(server)) sigkilled.add(`${runtime} ${mode}`);
   }
 }
 
@@ -265,7 +282,8 @@ for (const row of rows.filter((candidate) => candidate.kind !== 'latency')) {
   const caveat = contribCaveat(row.run);
   const oursCell =
     ours === undefined ? '–' : `**${fixed(ours)}**${row.kind === 'unary' && isNode(row.run) ? mark(ours >= 0.85) : ''}`;
-  const versus = ours === undefined || contrib === undefined || caveat !== undefined ? undefined : ours / contrib;
+  // No comparison where contrib has no trustworthy figure, or none at all (a round that completed no call).
+  const versus = ours === undefined || !contrib || caveat !== undefined ? undefined : ours / contrib;
   const rate = (mode) => (row.rate[mode] === undefined ? '–' : `${row.rate[mode].toFixed(0)} ${unit(row.kind)}`);
   throughputLines.push(
     `| ${row.run.label} | ${row.kind} | ${rate('bare')} | ${rate('agent')} | ${

@@ -51,8 +51,8 @@ const { values: given } = parseArgs({
 const options = {
   ...given,
   rounds: given.rounds ?? (given.quick ? '1' : '3'),
-  duration: given.duration ?? (given.quick ? '500' : '3000'),
-  warmup: given.warmup ?? (given.quick ? '200' : '1000'),
+  duration: given.duration ?? (given.quick ? '1000' : '3000'),
+  warmup: given.warmup ?? (given.quick ? '500' : '1000'),
 };
 /** Extra variables for the agent's runs (`--agent-env RPCPLUGIN_INSTRUMENTATIONS=http,…`): to measure one part. */
 const AGENT_ENV = parseAgentEnv(options['agent-env']);
@@ -181,7 +181,7 @@ if (options.results) {
       options.quick ? '; **a `--quick` run: it checks the plumbing, its figures are not measurements**' : ''
     }). Settings: ${options.rounds} round${options.rounds === '1' ? '' : 's'} × ${options.duration} ms (after ${options.warmup} ms warm-up), ${options.concurrency} requests in flight, GET to a local server answering \`ok\`, keep-alive. Modes: bare; agent (\`dist/register.mjs\`, default configuration${
       Object.keys(AGENT_ENV).length ? `, plus \`--agent-env ${options['agent-env']}\`` : ''
-    }); contrib (\`instrumentation-undici\` and \`instrumentation-http\` in \`NodeSDK\`, \`bench/http-upstream-preload.cjs\`), on Node only: contrib's preload is measured there alone. Each figure is the median of the rounds; each round starts with another mode. The cost is the client's CPU time per request minus bare's. [bench/README.md](../bench/README.md#http-client-cost-per-request-benchhttpmjs) explains the benchmark.`,
+    }); contrib (\`instrumentation-undici\` and \`instrumentation-http\` in \`NodeSDK\`, \`bench/http-upstream-preload.cjs\`) on Node only: this benchmark does not run it on Bun and Deno. Each figure is the median of the rounds; each round starts with another mode. The cost is the client's CPU time per request minus bare's. [bench/README.md](../bench/README.md#http-client-cost-per-request-benchhttpmjs) explains the benchmark.`,
     '',
     ...lines,
     '',
