@@ -3,7 +3,7 @@
 //
 //   npm run build && node bench/collector-down.mjs [--runtimes node20,node22,node24,node26,bun,deno]
 //                                                  [--spans 200000] [--exit-spans 100] [--rounds 3]
-//                                                  [--results FILE]
+//                                                  [--quick] [--results FILE]
 //
 // The app is bench/spans-app.mjs: it makes spans through the OpenTelemetry API, writes one line
 // (its RSS) and ends. Every export goes to a local port that refuses connections. Three runs per mode:
@@ -12,49 +12,49 @@
 // the app's line to the end of the process (what the preload's flush at exit adds); the memory is
 // process.memoryUsage().rss after the spans, and the process's peak RSS. Bare has no SDK, so its spans
 // are no-ops: its figures are the app's own. Each round runs the modes in a rotated order; medians.
+// --quick checks the plumbing: one round, 20 000 spans.
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   baseEnv,
   CONTRIB_ENV,
-  CONTRIB_PRELOAD,
   MiB,
   MODES,
+  measuredOn,
+  modeArgs,
   OURS_PRELOAD,
   refusedPort,
   report,
   resourceUsage,
   rotation,
 } from './measure.mjs';
-import { machineLine, median, ROOT, runtimeCommands, runtimeVersion } from './support.mjs';
+import { CONTRIB_VERSION, machineLine, median, ROOT, runtimeCommands, runtimeVersion } from './support.mjs';
 
 const APP = join(ROOT, 'bench', 'spans-app.mjs');
 
 const { values: options } = parseArgs({
   options: {
     runtimes: { type: 'string', default: 'node20,node22,node24,node26,bun,deno' },
-    spans: { type: 'string', default: '200000' },
+    spans: { type: 'string' },
     'exit-spans': { type: 'string', default: '100' },
-    rounds: { type: 'string', default: '3' },
+    rounds: { type: 'string' },
+    quick: { type: 'boolean', default: false },
     results: { type: 'string' },
   },
 });
 
-const COMMANDS = {
-  bare: runtimeCommands(OURS_PRELOAD),
-  ours: runtimeCommands(OURS_PRELOAD),
-  contrib: runtimeCommands(CONTRIB_PRELOAD),
-};
+const RUNTIMES = runtimeCommands(OURS_PRELOAD);
+const SPANS = options.spans ?? (options.quick ? '20000' : '200000');
 const CASES = {
   natural: { SPANS_COUNT: options['exit-spans'], SPANS_EXIT: 'natural' },
   'process.exit': { SPANS_COUNT: options['exit-spans'], SPANS_EXIT: 'exit' },
   // A tenth of the spans: RSS that does not grow with the tenfold is memory bounded by the queues.
-  'memory-tenth': { SPANS_COUNT: String(Math.round(Number(options.spans) / 10)), SPANS_EXIT: 'exit' },
-  memory: { SPANS_COUNT: options.spans, SPANS_EXIT: 'exit' },
+  'memory-tenth': { SPANS_COUNT: String(Math.round(Number(SPANS) / 10)), SPANS_EXIT: 'exit' },
+  memory: { SPANS_COUNT: SPANS, SPANS_EXIT: 'exit' },
 };
 
 async function measure(runtime, kase, mode, endpoint) {
-  const { command, args } = COMMANDS[mode][runtime];
+  const { command } = RUNTIMES[runtime];
   const telemetry =
     mode === 'bare'
       ? {}
@@ -65,7 +65,7 @@ async function measure(runtime, kase, mode, endpoint) {
         };
   const result = await resourceUsage({
     command,
-    args: [...args(mode !== 'bare'), APP],
+    args: [...modeArgs(RUNTIMES[runtime], mode), APP],
     env: baseEnv({ ...telemetry, ...CASES[kase] }),
     timeoutMs: 120_000,
   });
@@ -85,18 +85,18 @@ async function measure(runtime, kase, mode, endpoint) {
 }
 
 const runtimes = options.runtimes.split(',');
-const unknown = runtimes.filter((runtime) => !Object.hasOwn(COMMANDS.bare, runtime));
+const unknown = runtimes.filter((runtime) => !Object.hasOwn(RUNTIMES, runtime));
 if (unknown.length > 0) {
-  process.stderr.write(`unknown runtime ${unknown.join(', ')}; known: ${Object.keys(COMMANDS.bare).join(', ')}\n`);
+  process.stderr.write(`unknown runtime ${unknown.join(', ')}; known: ${Object.keys(RUNTIMES).join(', ')}\n`);
   process.exit(2);
 }
-const rounds = Number(options.rounds);
+const rounds = Number(options.rounds ?? (options.quick ? 1 : 3));
 const endpoint = `http://127.0.0.1:${await refusedPort()}`;
 process.stderr.write(`${machineLine()}\nsettings: ${rounds} rounds, collector ${endpoint} (refusing)\n`);
 
 const rows = [];
 for (const runtime of runtimes) {
-  const version = (await runtimeVersion(COMMANDS.bare[runtime].command)).replace(/^v/, '');
+  const version = (await runtimeVersion(RUNTIMES[runtime].command)).replace(/^v/, '');
   for (const kase of Object.keys(CASES)) {
     const samples = Object.fromEntries(MODES.map((mode) => [mode, []]));
     const errors = {};
@@ -140,11 +140,11 @@ function cell(row, mode, what) {
     : `${it.rssMiB.toFixed(1)} MiB (peak ${it.peakMiB.toFixed(1)})`;
 }
 
-const spans = Number(options.spans).toLocaleString('en-US');
+const spans = Number(SPANS).toLocaleString('en-US');
 const lines = [
   '### Collector down',
   '',
-  `The collector's endpoint refuses connections (a local port nothing listens on). The app (\`bench/spans-app.mjs\`) makes spans through the OpenTelemetry API, writes one line and ends. **Exit delay**: the time from that line to the end of the process, after ${options['exit-spans']} spans, when the event loop runs empty (natural) and at \`process.exit(0)\`. **Memory**: \`process.memoryUsage().rss\` after ${spans} spans and after a tenth of them (what the tenfold does not add is memory bounded by the queues), and the peak RSS of the process. Bare has no SDK (its spans are no-ops): its figures are the app's own. Ours: \`dist/register.mjs\`, default configuration; contrib: \`@opentelemetry/auto-instrumentations-node/register\`, without the cloud resource detectors. Median of ${rounds} rounds, modes in rotated order.`,
+  `${measuredOn(options.quick)} The collector's endpoint refuses connections (a local port nothing listens on). The app (\`bench/spans-app.mjs\`) makes spans through the OpenTelemetry API, writes one line and ends. **Exit delay**: the time from that line to the end of the process, after ${options['exit-spans']} spans, when the event loop runs empty (natural) and at \`process.exit(0)\`. **Memory**: \`process.memoryUsage().rss\` after ${spans} spans and after a tenth of them (what the tenfold does not add is memory bounded by the queues), and the peak RSS of the process. Bare has no SDK (its spans are no-ops): its figures are the app's own. Ours: \`dist/register.mjs\`, default configuration; contrib: \`@opentelemetry/auto-instrumentations-node/register\` ${CONTRIB_VERSION}, without the cloud resource detectors (on Node with its ESM hook, as bench/grpc.mjs runs it). Median of ${rounds} round${rounds === 1 ? '' : 's'}, modes in rotated order.`,
   '',
   '| runtime | measure | bare | ours | contrib |',
   '|---|---|---:|---:|---:|',
@@ -152,7 +152,7 @@ const lines = [
 const MEASURE = {
   natural: 'exit delay, natural exit',
   'process.exit': 'exit delay, `process.exit`',
-  'memory-tenth': `RSS after ${Math.round(Number(options.spans) / 10).toLocaleString('en-US')} spans`,
+  'memory-tenth': `RSS after ${Math.round(Number(SPANS) / 10).toLocaleString('en-US')} spans`,
   memory: `RSS after ${spans} spans`,
 };
 for (const row of rows) {

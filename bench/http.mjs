@@ -3,7 +3,7 @@
 //
 //   npm run build && node bench/http.mjs [--runtimes node24,bun,deno] [--clients fetch,http]
 //                                        [--rounds 3] [--duration 3000] [--warmup 1000] [--concurrency 16]
-//                                        [--agent-env NAME=value,…]
+//                                        [--agent-env NAME=value,…] [--quick] [--results FILE]
 //
 // bench/http-bench-app.cjs makes GET requests to a local node:http server in this process, which
 // answers "ok" at once; each measurement runs it bare, under the agent's preload (dist/register.mjs,
@@ -11,29 +11,49 @@
 // bench/http-upstream-preload.cjs (contrib's instrumentations in NodeSDK, same receiver). Modes
 // rotate their order from round to round. Reported per runtime, client and mode: the median of the
 // requests per second, and of the client's CPU time per request (µs), whose difference to bare is
-// the cost of one request's telemetry. bench/README.md explains the figures; docs/benchmarks.md
-// records them.
+// the cost of one request's telemetry. With --results, its section of docs/benchmarks.md goes to
+// FILE (bench/run.mjs); without it, the table is printed. --quick checks the plumbing (one short
+// round). bench/README.md explains the figures.
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { machineLine, median, parseAgentEnv, ROOT, runtimeCommands, runtimeVersion } from './support.mjs';
+import {
+  machineLine,
+  median,
+  parseAgentEnv,
+  ROOT,
+  runtimeCommands,
+  runtimeVersion,
+  today,
+  writeResults,
+} from './support.mjs';
 
 const APP = join(ROOT, 'bench', 'http-bench-app.cjs');
 const UPSTREAM = join(ROOT, 'bench', 'http-upstream-preload.cjs');
 const PRELOAD = join(ROOT, 'dist', 'register.mjs');
 
-const { values: options } = parseArgs({
+const { values: given } = parseArgs({
   options: {
     runtimes: { type: 'string', default: 'node20,node22,node24,node26,bun,deno' },
     clients: { type: 'string', default: 'fetch,http' },
-    rounds: { type: 'string', default: '3' },
-    duration: { type: 'string', default: '3000' },
-    warmup: { type: 'string', default: '1000' },
+    rounds: { type: 'string' },
+    duration: { type: 'string' },
+    warmup: { type: 'string' },
     concurrency: { type: 'string', default: '16' },
     'agent-env': { type: 'string', default: '' },
+    quick: { type: 'boolean', default: false },
+    results: { type: 'string' },
   },
 });
+/** --quick checks the plumbing: one short round, unless given otherwise. */
+const options = {
+  ...given,
+  rounds: given.rounds ?? (given.quick ? '1' : '3'),
+  duration: given.duration ?? (given.quick ? '1000' : '3000'),
+  warmup: given.warmup ?? (given.quick ? '500' : '1000'),
+};
 /** Extra variables for the agent's runs (`--agent-env RPCPLUGIN_INSTRUMENTATIONS=http,…`): to measure one part. */
 const AGENT_ENV = parseAgentEnv(options['agent-env']);
 
@@ -107,6 +127,7 @@ function measure(runtime, client, mode) {
   });
 }
 
+const loadAtStart = loadavg()[0];
 console.error(machineLine());
 console.error(`settings: ${JSON.stringify(options)}`);
 
@@ -131,7 +152,7 @@ for (const runtime of options.runtimes.split(',')) {
         mode,
         rate: Math.round(median(results[mode].map((result) => result.rate))),
         cpuPerRequest: cpuPerRequest.toFixed(1),
-        cost: mode === 'bare' ? '' : `+${(cpuPerRequest - bare).toFixed(1)}`,
+        cost: mode === 'bare' ? '' : `${cpuPerRequest < bare ? '−' : '+'}${Math.abs(cpuPerRequest - bare).toFixed(1)}`,
       });
       console.error(
         `${runtime} ${client} ${mode}: ${results[mode].map((result) => result.cpuPerRequest.toFixed(1)).join(' ')} µs/request`,
@@ -140,13 +161,33 @@ for (const runtime of options.runtimes.split(',')) {
   }
 }
 
-console.log(
+const lines = [
   '| runtime | client | mode | requests/s (median) | CPU µs per request (median) | cost per request vs bare (µs) |',
-);
-console.log('|---|---|---|---:|---:|---:|');
-for (const row of rows) {
-  console.log(`| ${row.runtime} | ${row.client} | ${row.mode} | ${row.rate} | ${row.cpuPerRequest} | ${row.cost} |`);
-}
-console.log(`\nThe receiver took ${received.requests} export requests.`);
+  '|---|---|---|---:|---:|---:|',
+  ...rows.map(
+    (row) => `| ${row.runtime} | ${row.client} | ${row.mode} | ${row.rate} | ${row.cpuPerRequest} | ${row.cost} |`,
+  ),
+  '',
+  `The receiver took ${received.requests} export requests.`,
+];
 target.server.close();
 receiver.server.close();
+
+if (options.results) {
+  const markdown = [
+    '### HTTP client cost per request',
+    '',
+    `Measured on ${today()} (${machineLine().replace(/^machine: /, '')}; load average ${loadAtStart.toFixed(1)} at the start, ${loadavg()[0].toFixed(1)} at the end${
+      options.quick ? '; **a `--quick` run: it checks the plumbing, its figures are not measurements**' : ''
+    }). Settings: ${options.rounds} round${options.rounds === '1' ? '' : 's'} × ${options.duration} ms (after ${options.warmup} ms warm-up), ${options.concurrency} requests in flight, GET to a local server answering \`ok\`, keep-alive. Modes: bare; agent (\`dist/register.mjs\`, default configuration${
+      Object.keys(AGENT_ENV).length ? `, plus \`--agent-env ${options['agent-env']}\`` : ''
+    }); contrib (\`instrumentation-undici\` and \`instrumentation-http\` in \`NodeSDK\`, \`bench/http-upstream-preload.cjs\`) on Node only: this benchmark does not run it on Bun and Deno. Each figure is the median of the rounds; each round starts with another mode. The cost is the client's CPU time per request minus bare's. [bench/README.md](../bench/README.md#http-client-cost-per-request-benchhttpmjs) explains the benchmark.`,
+    '',
+    ...lines,
+    '',
+  ].join('\n');
+  writeResults(options.results, markdown);
+  console.error(`http: results written to ${options.results}`);
+} else {
+  console.log(lines.join('\n'));
+}

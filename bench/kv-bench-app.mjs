@@ -4,7 +4,9 @@
 // BENCH_WARMUP_MS, then counts for BENCH_DURATION_MS, and prints {"calls", "messages", "seconds",
 // "cpuSeconds"} (the process's CPU time in that window); BENCH_ROLE=both is server and client in one
 // process (BENCH_ADDRESS unset), where CPU time per call is the whole cost of a call, both sides.
-// BENCH_KIND=unary makes Get calls; BENCH_KIND=stream makes Watch calls of BENCH_STREAM_MESSAGES events.
+// BENCH_KIND=unary makes Get calls; BENCH_KIND=stream makes Watch calls of BENCH_STREAM_MESSAGES events;
+// BENCH_KIND=latency makes Get calls one at a time (BENCH_CONCURRENCY is ignored), times each in the
+// client with performance.now() and adds "p50Us" and "p99Us" (nearest rank, µs) to the JSON.
 import { fileURLToPath } from 'node:url';
 import { credentials, loadPackageDefinition, Server, ServerCredentials } from '@grpc/grpc-js';
 import protoLoader from '@grpc/proto-loader';
@@ -43,7 +45,8 @@ if (env.BENCH_ROLE === 'server') {
 } else {
   const local = env.BENCH_ROLE === 'both' ? await serve() : undefined;
   const client = new proto.KV(local?.address ?? env.BENCH_ADDRESS, credentials.createInsecure());
-  const concurrency = Number(env.BENCH_CONCURRENCY ?? 32);
+  const kind = env.BENCH_KIND ?? 'unary';
+  const concurrency = kind === 'latency' ? 1 : Number(env.BENCH_CONCURRENCY ?? 32);
   const warmupMs = Number(env.BENCH_WARMUP_MS ?? 1000);
   const durationMs = Number(env.BENCH_DURATION_MS ?? 3000);
   const streamMessages = Number(env.BENCH_STREAM_MESSAGES ?? 100);
@@ -51,6 +54,8 @@ if (env.BENCH_ROLE === 'server') {
   let stopping = false;
   let calls = 0;
   let messages = 0;
+  /** Per-call times in ms, counted calls only (latency kind). */
+  const times = [];
 
   const unary = () =>
     new Promise((resolve, reject) =>
@@ -75,7 +80,12 @@ if (env.BENCH_ROLE === 'server') {
         resolve();
       });
     });
-  const one = env.BENCH_KIND === 'stream' ? stream : unary;
+  const timed = async () => {
+    const started = performance.now();
+    await unary();
+    if (counting) times.push(performance.now() - started);
+  };
+  const one = kind === 'stream' ? stream : kind === 'latency' ? timed : unary;
   const loop = async () => {
     while (!stopping) await one();
   };
@@ -94,5 +104,11 @@ if (env.BENCH_ROLE === 'server') {
   client.close();
   local?.server.forceShutdown();
   const cpuSeconds = (used.user + used.system) / 1e6;
-  process.stdout.write(`${JSON.stringify({ calls, messages, seconds, cpuSeconds })}\n`);
+  const result = { calls, messages, seconds, cpuSeconds };
+  if (kind === 'latency') {
+    times.sort((a, b) => a - b);
+    const percentile = (p) => Math.round(times[Math.max(0, Math.ceil(p * times.length) - 1)] * 1000);
+    Object.assign(result, { p50Us: percentile(0.5), p99Us: percentile(0.99) });
+  }
+  process.stdout.write(`${JSON.stringify(result)}\n`);
 }

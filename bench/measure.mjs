@@ -2,16 +2,14 @@
 // modes they compare, a child's wall time, CPU time and peak RSS (through Bun, bench/resource-usage.mjs),
 // a collector stand-in, disk usage, and the `--results FILE` protocol of bench/run.mjs.
 import { spawn } from 'node:child_process';
-import { lstatSync, readdirSync, writeFileSync } from 'node:fs';
+import { lstatSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { ROOT } from './support.mjs';
+import { machineLine, ROOT, today, writeResults } from './support.mjs';
 
 export const BUN = join(ROOT, 'node_modules', '.bin', 'bun');
 
-/** The contrib preload, by path so that every runtime (Deno too) resolves it the same way. */
-export const CONTRIB_PACKAGE = '@opentelemetry/auto-instrumentations-node';
-export const CONTRIB_PRELOAD = join(ROOT, 'node_modules', CONTRIB_PACKAGE, 'build', 'src', 'register.js');
 export const OURS_PRELOAD = join(ROOT, 'dist', 'register.mjs');
 
 /**
@@ -22,6 +20,12 @@ export const OURS_PRELOAD = join(ROOT, 'dist', 'register.mjs');
 export const CONTRIB_ENV = { OTEL_NODE_RESOURCE_DETECTORS: 'env,host,os,process,serviceinstance,container' };
 
 export const MODES = ['bare', 'ours', 'contrib'];
+
+/** A runtime's arguments (an entry of support.mjs runtimeCommands) for `mode`. */
+export function modeArgs(runtime, mode) {
+  if (mode === 'contrib') return runtime.contribArgs;
+  return runtime.args(mode === 'ours');
+}
 
 /** The modes in the order round `round` runs them: each round starts with the next one. */
 export function rotation(round) {
@@ -105,8 +109,18 @@ export const MiB = 2 ** 20;
 
 /** Prints the section on stdout, or, given `--results FILE`, writes it there for bench/run.mjs. */
 export function report(resultsFile, markdown, files = {}) {
-  if (resultsFile) writeFileSync(resultsFile, `${JSON.stringify({ markdown, files })}\n`);
+  if (resultsFile) writeResults(resultsFile, markdown, files);
   else process.stdout.write(markdown);
+}
+
+const loadAtStart = loadavg()[0];
+
+/** The sentence each section opens with: when, on what, under which load; and whether it was --quick. */
+export function measuredOn(quick) {
+  const machine = machineLine().replace(/^machine: /, '');
+  const load = `load average ${loadAtStart.toFixed(1)} at the start, ${loadavg()[0].toFixed(1)} at the end`;
+  const note = quick ? '; **a `--quick` run: it checks the plumbing, its figures are not measurements**' : '';
+  return `Measured on ${today()} (${machine}; ${load}${note}).`;
 }
 
 /** `+12.3` or `−4.5`: a difference to bare, with its sign. */

@@ -3,7 +3,7 @@
 // processes sampled every second.
 //
 //   npm run build && node bench/soak.mjs [--runtimes node24] [--modes ours] [--duration 300000]
-//                                        [--settle 30000] [--concurrency 32] [--results FILE]
+//                                        [--settle 30000] [--concurrency 32] [--quick] [--results FILE]
 //
 // --modes bare,ours soaks the same pair bare first, for reference: how much a grpc-js app's own RSS
 // moves over the same time.
@@ -11,12 +11,12 @@
 // Not part of the default `npm run bench` (it takes minutes): `npm run bench -- soak`. Reported per
 // process: the slope of RSS over time (least squares, MiB per minute) over the samples after
 // --settle ms, with the RSS at the start of that window, at the end, and its minimum and maximum.
-// RSS is VmRSS from /proc/<pid>/status (Linux).
+// RSS is VmRSS from /proc/<pid>/status (Linux). --quick checks the plumbing: 20 s, slope after 5 s.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { baseEnv, MiB, OURS_PRELOAD, report, startReceiver } from './measure.mjs';
+import { baseEnv, MiB, measuredOn, OURS_PRELOAD, report, startReceiver } from './measure.mjs';
 import { machineLine, ROOT, runtimeCommands, runtimeVersion } from './support.mjs';
 
 const APP = join(ROOT, 'bench', 'kv-bench-app.mjs');
@@ -25,14 +25,15 @@ const { values: options } = parseArgs({
   options: {
     runtimes: { type: 'string', default: 'node24' },
     modes: { type: 'string', default: 'ours' },
-    duration: { type: 'string', default: '300000' },
-    settle: { type: 'string', default: '30000' },
+    duration: { type: 'string' },
+    settle: { type: 'string' },
     concurrency: { type: 'string', default: '32' },
+    quick: { type: 'boolean', default: false },
     results: { type: 'string' },
   },
 });
-const duration = Number(options.duration);
-const settle = Number(options.settle);
+const duration = Number(options.duration ?? (options.quick ? 20000 : 300000));
+const settle = Number(options.settle ?? (options.quick ? 5000 : 30000));
 const RUNTIMES = runtimeCommands(OURS_PRELOAD);
 
 /** VmRSS of a live process in bytes, or undefined once it has gone. */
@@ -158,7 +159,7 @@ const label = (row) =>
 const lines = [
   '### Soak',
   '',
-  `The gRPC pair of \`bench/kv-bench-app.mjs\` (unary Get calls, ${options.concurrency} in flight, as fast as they go), both processes under our preload (\`dist/register.mjs\`, default configuration) exporting to a local receiver (mode ours) or bare for reference (mode bare, with \`--modes bare,ours\`), for ${(duration / 60000).toFixed(1)} minutes. RSS (VmRSS) of each process every second; the slope is the least-squares fit over the samples after the first ${settle / 1000} s, in MiB per minute. The receiver took ${receiver.received.requests} export requests (${(receiver.received.bytes / MiB).toFixed(0)} MiB).`,
+  `${measuredOn(options.quick)} The gRPC pair of \`bench/kv-bench-app.mjs\` (unary Get calls, ${options.concurrency} in flight, as fast as they go), both processes under our preload (\`dist/register.mjs\`, default configuration) exporting to a local receiver (mode ours) or bare for reference (mode bare, with \`--modes bare,ours\`), for ${(duration / 60000).toFixed(1)} minutes. RSS (VmRSS) of each process every second; the slope is the least-squares fit over the samples after the first ${settle / 1000} s, in MiB per minute. The receiver took ${receiver.received.requests} export requests (${(receiver.received.bytes / MiB).toFixed(0)} MiB).`,
   '',
   '| runtime | mode | calls/s | process | slope | RSS at start → end of the window | min – max |',
   '|---|---|---:|---|---:|---|---|',

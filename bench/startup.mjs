@@ -2,24 +2,25 @@
 //
 //   npm run build && node bench/startup.mjs [--runtimes node20,node22,node24,node26,bun,deno]
 //                                           [--programs empty,grpc] [--rounds 10] [--agent-env NAME=value,…]
-//                                           [--results FILE]
+//                                           [--quick] [--results FILE]
 //
 // Two programs per runtime. `empty`: `node -e 0`, `bun -e 0`, `deno eval 0` (each runtime's preload
 // flag applies to these), timed from spawn to exit. `grpc`: bench/kv-bench-app.mjs as a server, timed
 // from spawn to its first stdout line (the go-plugin handshake), then stopped. Each is run bare, under
 // our preload (dist/register.mjs, default configuration) and under contrib's
-// (@opentelemetry/auto-instrumentations-node/register); both export to a local receiver that accepts
+// (@opentelemetry/auto-instrumentations-node/register, as support.mjs gives it to each runtime); both export to a local receiver that accepts
 // everything. Wall, CPU and peak RSS of the child come from bench/resource-usage.mjs under Bun.
 // Each round runs the three modes in a rotated order; the medians are reported, after one warm-up round.
+// --quick checks the plumbing: one round, no warm-up.
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   baseEnv,
   CONTRIB_ENV,
-  CONTRIB_PACKAGE,
-  CONTRIB_PRELOAD,
   MiB,
   MODES,
+  measuredOn,
+  modeArgs,
   OURS_PRELOAD,
   report,
   resourceUsage,
@@ -27,7 +28,15 @@ import {
   signed,
   startReceiver,
 } from './measure.mjs';
-import { machineLine, median, parseAgentEnv, ROOT, runtimeCommands, runtimeVersion } from './support.mjs';
+import {
+  CONTRIB_VERSION,
+  machineLine,
+  median,
+  parseAgentEnv,
+  ROOT,
+  runtimeCommands,
+  runtimeVersion,
+} from './support.mjs';
 
 const APP = join(ROOT, 'bench', 'kv-bench-app.mjs');
 
@@ -35,20 +44,20 @@ const { values: options } = parseArgs({
   options: {
     runtimes: { type: 'string', default: 'node20,node22,node24,node26,bun,deno' },
     programs: { type: 'string', default: 'empty,grpc' },
-    rounds: { type: 'string', default: '10' },
+    rounds: { type: 'string' },
+    quick: { type: 'boolean', default: false },
     'agent-env': { type: 'string', default: '' },
     results: { type: 'string' },
   },
 });
 const AGENT_ENV = parseAgentEnv(options['agent-env']);
 
-const PRELOADS = { bare: undefined, ours: runtimeCommands(OURS_PRELOAD), contrib: runtimeCommands(CONTRIB_PRELOAD) };
-const BARE = runtimeCommands(OURS_PRELOAD);
+const RUNTIMES = runtimeCommands(OURS_PRELOAD);
 
 /** The command line of `program` on `runtime` in `mode`. */
 function commandLine(runtime, program, mode) {
-  const { command, args } = (PRELOADS[mode] ?? BARE)[runtime];
-  const flags = args(mode !== 'bare');
+  const { command } = RUNTIMES[runtime];
+  const flags = modeArgs(RUNTIMES[runtime], mode);
   if (program === 'grpc') return { command, args: [...flags, APP] };
   // runtimeCommands runs a script with `deno run -A`; `deno eval` takes the same --preload and has
   // every permission already.
@@ -89,23 +98,26 @@ async function measure(runtime, program, mode, receiverUrl) {
 }
 
 const runtimes = options.runtimes.split(',');
-const unknown = runtimes.filter((runtime) => !Object.hasOwn(BARE, runtime));
+const unknown = runtimes.filter((runtime) => !Object.hasOwn(RUNTIMES, runtime));
 if (unknown.length > 0) {
-  process.stderr.write(`unknown runtime ${unknown.join(', ')}; known: ${Object.keys(BARE).join(', ')}\n`);
+  process.stderr.write(`unknown runtime ${unknown.join(', ')}; known: ${Object.keys(RUNTIMES).join(', ')}\n`);
   process.exit(2);
 }
 const programs = options.programs.split(',');
-const rounds = Number(options.rounds);
+const rounds = Number(options.rounds ?? (options.quick ? 1 : 10));
+const warmups = options.quick ? 0 : 1;
 const receiver = await startReceiver();
-process.stderr.write(`${machineLine()}\nsettings: ${rounds} rounds after 1 warm-up round, modes ${MODES.join(', ')}\n`);
+process.stderr.write(
+  `${machineLine()}\nsettings: ${rounds} rounds after ${warmups} warm-up round, modes ${MODES.join(', ')}\n`,
+);
 
 const rows = [];
 for (const runtime of runtimes) {
-  const version = await runtimeVersion(BARE[runtime].command);
+  const version = await runtimeVersion(RUNTIMES[runtime].command);
   for (const program of programs) {
     const samples = Object.fromEntries(MODES.map((mode) => [mode, []]));
     const errors = {};
-    for (let round = -1; round < rounds; round++) {
+    for (let round = -warmups; round < rounds; round++) {
       for (const mode of rotation(Math.max(round, 0))) {
         if (errors[mode]) continue;
         const sample = await measure(runtime, program, mode, receiver.url);
@@ -154,7 +166,7 @@ function added(row, mode) {
 const lines = [
   '### Startup',
   '',
-  `What a preload adds to a process's start, bare vs ours (\`dist/register.mjs\`, default configuration) vs contrib (\`${CONTRIB_PACKAGE}/register\`, its default configuration without the cloud resource detectors). Both export to a local receiver. Programs: the runtime's empty program (\`node -e 0\`, \`bun -e 0\`, \`deno eval 0\`: each runtime's preload flag applies to these), timed from spawn to exit; and \`bench/kv-bench-app.mjs\` as a gRPC server, timed from spawn to its handshake line on stdout. Peak RSS is the child's \`ru_maxrss\` (read through Bun). Median of ${rounds} rounds, modes in rotated order, after one warm-up round. Target for ours on \`node -e 0\`: at most +60 ms wall and +20 MiB peak RSS.`,
+  `${measuredOn(options.quick)} What a preload adds to a process's start, bare vs ours (\`dist/register.mjs\`, default configuration) vs contrib (\`@opentelemetry/auto-instrumentations-node/register\` ${CONTRIB_VERSION}, its default configuration without the cloud resource detectors; on Node with its ESM hook, as bench/grpc.mjs runs it). Both export to a local receiver. Programs: the runtime's empty program (\`node -e 0\`, \`bun -e 0\`, \`deno eval 0\`: each runtime's preload flag applies to these), timed from spawn to exit; and \`bench/kv-bench-app.mjs\` as a gRPC server, timed from spawn to its handshake line on stdout. Peak RSS is the child's \`ru_maxrss\` (read through Bun). Median of ${rounds} round${rounds === 1 ? '' : 's'}, modes in rotated order, after ${warmups === 0 ? 'no warm-up' : 'one warm-up round'}.${options['agent-env'] ? ` Ours with \`${options['agent-env']}\`.` : ''} Target for ours on \`node -e 0\`: at most +60 ms wall and +20 MiB peak RSS.`,
   '',
   '| runtime | program | bare: wall, CPU, peak RSS | ours: added wall, CPU, peak RSS | contrib: added wall, CPU, peak RSS |',
   '|---|---|---|---|---|',

@@ -1,6 +1,8 @@
 // What the end-to-end benchmarks (grpc.mjs, http.mjs) share: where the runtimes are and how each
-// preloads the agent, the --agent-env option, medians, and the machine line to copy with a table.
+// preloads the agent or contrib's preload, the --agent-env option, medians, and the machine line to copy with a table.
 import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { cpus, platform, release, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,19 +12,48 @@ const MODULES = join(ROOT, 'node_modules');
 const BIN = join(MODULES, '.bin');
 
 /**
- * Each runtime's binary and the arguments that run an app bare or with `preload`. node20 is the Node
- * running the benchmark (end of life, best-effort); node22, node24 and node26 are devDependencies,
- * each named by its package's path (they all install a bin named `node`).
+ * OpenTelemetry contrib's zero-code preload, `@opentelemetry/auto-instrumentations-node/register`
+ * (CommonJS: Node `--require`s it, as its README says), and the ESM loader hook that contrib's
+ * instrumentations need to see a module an ES module imports (`@opentelemetry/instrumentation/hook.mjs`,
+ * opentelemetry-js doc/esm-support.md): without it, `--require` alone instruments nothing that an ESM
+ * app imports.
+ */
+const resolve = createRequire(import.meta.url).resolve;
+export const CONTRIB_PRELOAD = resolve('@opentelemetry/auto-instrumentations-node/register');
+export const CONTRIB_ESM_HOOK = resolve('@opentelemetry/instrumentation/hook.mjs');
+/** Its version (the package's exports hide its package.json from `require.resolve`). */
+export const CONTRIB_VERSION = JSON.parse(
+  readFileSync(join(dirname(CONTRIB_PRELOAD), '..', '..', 'package.json'), 'utf8'),
+).version;
+
+/**
+ * Each runtime's binary and the arguments that run an app bare or with `preload` (`args(agent)`),
+ * or under contrib's preload (`contribArgs`). node20 is the Node running the benchmark (end of life,
+ * best-effort); node22, node24 and node26 are devDependencies, each named by its package's path
+ * (they all install a bin named `node`). Bun and Deno have no loader hooks: contrib's preload is
+ * given to their `--preload` as is.
  */
 export function runtimeCommands(preload) {
-  const node = (command) => ({ command, args: (agent) => (agent ? ['--import', preload] : []) });
+  const node = (command) => ({
+    command,
+    args: (agent) => (agent ? ['--import', preload] : []),
+    contribArgs: ['--experimental-loader', CONTRIB_ESM_HOOK, '--require', CONTRIB_PRELOAD],
+  });
   return {
     node20: node(process.execPath),
     node22: node(join(MODULES, 'node22', 'bin', 'node')),
     node24: node(join(MODULES, 'node24', 'bin', 'node')),
     node26: node(join(MODULES, 'node26', 'bin', 'node')),
-    bun: { command: join(BIN, 'bun'), args: (agent) => (agent ? ['--preload', preload] : []) },
-    deno: { command: join(BIN, 'deno'), args: (agent) => ['run', '-A', ...(agent ? ['--preload', preload] : [])] },
+    bun: {
+      command: join(BIN, 'bun'),
+      args: (agent) => (agent ? ['--preload', preload] : []),
+      contribArgs: ['--preload', CONTRIB_PRELOAD],
+    },
+    deno: {
+      command: join(BIN, 'deno'),
+      args: (agent) => ['run', '-A', ...(agent ? ['--preload', preload] : [])],
+      contribArgs: ['run', '-A', '--preload', CONTRIB_PRELOAD],
+    },
   };
 }
 
@@ -59,4 +90,18 @@ export async function runtimeVersion(command) {
 export function machineLine() {
   const cpu = cpus();
   return `machine: ${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, ${platform()} ${release()}`;
+}
+
+/**
+ * Given `--results FILE` (bench/run.mjs passes it), a benchmark writes its section of
+ * docs/benchmarks.md and any files it generates there instead of printing its table
+ * (the protocol: bench/README.md, "How `npm run bench` records results").
+ */
+export function writeResults(file, markdown, files = {}) {
+  writeFileSync(file, `${JSON.stringify({ markdown, files }, null, 2)}\n`);
+}
+
+/** Today's date, as the sections state it. */
+export function today() {
+  return new Date().toISOString().slice(0, 10);
 }

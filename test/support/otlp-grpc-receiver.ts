@@ -57,6 +57,11 @@ export class OtlpGrpcReceiver {
 export interface OtlpGrpcReceiverOptions {
   /** Serve over TLS with this key and certificate; with `ca`, a client certificate it signed is required. */
   tls?: { key: Buffer; cert: Buffer; ca?: Buffer };
+  /**
+   * When each export is answered: once the promise it returns resolves (a slow collector; one that
+   * never resolves holds the call open until close()). Called once the export is recorded; at once by default.
+   */
+  answerWhen?: (signal: Signal) => Promise<void>;
 }
 
 export async function startOtlpGrpcReceiver(options: OtlpGrpcReceiverOptions = {}): Promise<OtlpGrpcReceiver> {
@@ -83,7 +88,9 @@ export async function startOtlpGrpcReceiver(options: OtlpGrpcReceiverOptions = {
             Object.entries(call.metadata.getMap()).map(([key, value]) => [key.toLowerCase(), String(value)]),
           );
           received.push({ signal, metadata, ...decodeExportRequest(signal, 'protobuf', call.request) });
-          respond(null, Buffer.alloc(0));
+          const answer = () => respond(null, Buffer.alloc(0));
+          if (options.answerWhen === undefined) answer();
+          else void options.answerWhen(signal).then(answer);
         },
       },
     );

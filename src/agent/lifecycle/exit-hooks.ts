@@ -14,7 +14,6 @@
 import process from 'node:process';
 import type { AgentThread, RunningAgent } from '../preload/shared-state.ts';
 import { timerDelay } from '../runtime/timer-delay.ts';
-import { warn } from '../sdk/diagnostics.ts';
 import { endingSignalArrived } from '../sdk/process-end.ts';
 
 const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
@@ -26,6 +25,8 @@ export interface ExitHookOptions {
   isStopping(): boolean;
   /** Sends what is pending before returning, bounded by the timeout. */
   sendPendingNow(): void;
+  /** Says what the final flush did not deliver within the timeout; the process ends without it. */
+  reportNotFlushed(): void;
 }
 
 export function installExitHooks(agent: RunningAgent, options: ExitHookOptions): void {
@@ -42,8 +43,6 @@ export function installExitHooks(agent: RunningAgent, options: ExitHookOptions):
     removeSignalListeners();
     options.sendPendingNow();
   });
-  const notFlushed = () =>
-    warn(`telemetry was not flushed within RPCPLUGIN_SHUTDOWN_TIMEOUT (${timeoutMs} ms); exiting without it.`);
   /**
    * agent.shutdown() is bounded by the timeout and says whether it finished in time. The exporters'
    * sockets and timers never hold the process open (otlp-http-transport.ts), so while the final
@@ -53,7 +52,7 @@ export function installExitHooks(agent: RunningAgent, options: ExitHookOptions):
     const holdOpen = setTimeout(() => {}, timerDelay(timeoutMs + 1000));
     return agent.shutdown().then((done) => {
       clearTimeout(holdOpen);
-      if (!done) notFlushed();
+      if (!done) options.reportNotFlushed();
       return done;
     });
   };

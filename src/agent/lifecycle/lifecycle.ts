@@ -74,6 +74,25 @@ export function startLifecycle(parts: LifecycleParts): RunningAgent {
       }
       sendPending(requests, timeoutMs);
     },
+    reportNotFlushed() {
+      // What the timed-out flush did not deliver is still queued, in flight, or recorded since the
+      // last collection: counted the way the send at process.exit() counts it, so that every way of
+      // ending says the same line.
+      let requests: ExitRequest[] = [];
+      try {
+        requests = parts.takePending();
+      } catch {
+        // Counting is not worth an exception at exit: the line below goes without the counts.
+      }
+      const reason = `not sent within RPCPLUGIN_SHUTDOWN_TIMEOUT, ${timeoutMs} ms`;
+      if (requests.length === 0) {
+        warn(`telemetry was not flushed within RPCPLUGIN_SHUTDOWN_TIMEOUT (${timeoutMs} ms); exiting without it.`);
+      } else {
+        warn(
+          `telemetry pending at exit is lost: ${requests.map((request) => `${request.contents} (${reason})`).join(', ')}.`,
+        );
+      }
+    },
   });
   return agent;
 }
