@@ -8,16 +8,11 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { machineLine, ROOT, today, writeResults } from './support.mjs';
 
+export { CONTRIB_ENV } from './support.mjs';
+
 export const BUN = join(ROOT, 'node_modules', '.bin', 'bun');
 
 export const OURS_PRELOAD = join(ROOT, 'dist', 'register.mjs');
-
-/**
- * Contrib's resource detectors without the cloud ones: those query the AWS, Azure, GCP and Alibaba
- * metadata addresses, which a benchmark must not contact, and which outside those clouds cost
- * seconds of timeouts (9 s for `node -e 0` on our machine), not telemetry work.
- */
-export const CONTRIB_ENV = { OTEL_NODE_RESOURCE_DETECTORS: 'env,host,os,process,serviceinstance,container' };
 
 export const MODES = ['bare', 'ours', 'contrib'];
 
