@@ -50,6 +50,7 @@ const histograms = new HistogramRegistry();
 if (mode === 'sdk') histograms.producer();
 const telemetry = new GrpcTelemetry(
   trace.getTracer('micro'),
+  undefined,
   metrics.getMeter('micro'),
   histograms.enabled ? (name, options) => histograms.create({ name: 'micro' }, name, options) : undefined,
   conventions,

@@ -140,6 +140,8 @@ class ServerCalls {
         serverCallArrived(path);
         const call = typeof callback === 'function' ? calls.begin(method, surface) : undefined;
         if (call === undefined || callback === undefined) return handler.call(this, surface, callback);
+        // The error is kept for the span's exception; a call that is not recorded has no use for it.
+        if (!call.recording) return calls.run(call, handler, this, surface, callback);
         const respond: Respond = (error, value, trailer, flags) => {
           if (error) call.error = error;
           return callback(error, value, trailer, flags);
@@ -169,7 +171,8 @@ class ServerCalls {
         if (telemetry.conventions.old) countMessages(surface);
         // grpc-js listens for errors on its server streams already, so a listener of ours changes
         // nothing. Ours goes first: grpc-js's own can send the status, and so end the span, at once.
-        if ((surface.listenerCount?.('error') ?? 0) > 0) surface.prependListener('error', this.onError);
+        if (call.recording && (surface.listenerCount?.('error') ?? 0) > 0)
+          surface.prependListener('error', this.onError);
         emitInContext(surface, call.context);
       }
       surface.on('cancelled', this.onCancelled);
