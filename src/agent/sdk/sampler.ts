@@ -35,7 +35,7 @@ let current: SpanDecisions | undefined;
  * through the SpanDecisions that instrumentations use to decide a span before making it.
  */
 export function buildSampling(config: Config['sampler']): { sampler: Sampler; idGenerator: IdGenerator } {
-  current = new SpanDecisions(buildSampler(config), new RandomIdGenerator());
+  current = new SpanDecisions(buildSampler(config), new RandomIdGenerator(), config);
   return { sampler: current.providerSampler, idGenerator: current.providerIds };
 }
 

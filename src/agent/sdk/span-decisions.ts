@@ -22,12 +22,49 @@ import {
   type SpanKind,
   TraceFlags,
   type Tracer,
-  trace,
+  trace as traceApi,
 } from '@opentelemetry/api';
-import { isTracingSuppressed } from '@opentelemetry/core';
-import type { IdGenerator, Sampler, SamplingResult } from '@opentelemetry/sdk-trace';
+import { isTracingSuppressed as isSuppressed } from '@opentelemetry/core';
+import {
+  type IdGenerator,
+  type Sampler,
+  type SamplingResult,
+  TraceIdRatioBasedSampler,
+} from '@opentelemetry/sdk-trace';
+import type { Config } from '../../env/index.ts';
 
+// The API's and core's exports are getters in their CommonJS builds (two of them once bundled): the
+// per-span path reads them once, here.
+const trace = traceApi;
+const isTracingSuppressed = isSuppressed;
+const NOT_RECORD = SamplingDecision.NOT_RECORD;
+const NONE = TraceFlags.NONE;
+const SAMPLED_FLAG = TraceFlags.SAMPLED;
+const RECORD_AND_SAMPLED: SamplingResult = Object.freeze({ decision: SamplingDecision.RECORD_AND_SAMPLED });
 const NO_LINKS: Link[] = [];
+
+/**
+ * What the spec's samplers (sampler.ts builds them by name) decide, without asking them through
+ * their shouldSample, for the same answer: ParentBasedSampler with its default delegates follows a
+ * valid parent's sampled flag, remote or local; the root decision is always on, always off, or the
+ * SDK's TraceIdRatioBasedSampler on the trace id. test/grpc.sampling-decisions.test.ts holds this
+ * to the SDK's samplers.
+ */
+interface KnownSampler {
+  readonly parentBased: boolean;
+  /** The root decision: true (always on), false (always off), or the ratio sampler. */
+  readonly root: boolean | TraceIdRatioBasedSampler;
+}
+
+function knownSampler({ name, ratio }: Config['sampler']): KnownSampler {
+  const parentBased = name.startsWith('parentbased_');
+  const root = name.endsWith('always_on')
+    ? true
+    : name.endsWith('always_off')
+      ? false
+      : new TraceIdRatioBasedSampler(ratio);
+  return { parentBased, root };
+}
 
 export class SpanDecisions {
   /** Given to the TracerProvider: the configured sampler, or the decision made ahead for the next span. */
@@ -45,10 +82,16 @@ export class SpanDecisions {
   private spanId = '';
   private traceState: SpanContext['traceState'] = undefined;
 
+  /** The configured sampler when it is one of the spec's (decided here), else undefined (asked). */
+  private readonly known: KnownSampler | undefined;
+
   constructor(
     private readonly sampler: Sampler,
     private readonly ids: IdGenerator,
+    /** The configuration `sampler` was built from (sampler.ts); without it, `sampler` is asked every time. */
+    config?: Config['sampler'],
   ) {
+    this.known = config === undefined ? undefined : knownSampler(config);
     const decisions = this;
     this.providerSampler = {
       shouldSample(context, traceId, spanName, spanKind, attributes, links) {
@@ -59,7 +102,7 @@ export class SpanDecisions {
         }
         if (decisions.probed === false && spanName === PROBE) {
           decisions.probed = true;
-          return { decision: SamplingDecision.NOT_RECORD };
+          return { decision: NOT_RECORD };
         }
         return sampler.shouldSample(context, traceId, spanName, spanKind, attributes, links);
       },
@@ -114,8 +157,12 @@ export class SpanDecisions {
       traceId = parentContext.traceId;
       traceState = parentContext.traceState;
     }
-    const result = this.sampler.shouldSample(parent, traceId, name, kind, attributes, NO_LINKS);
-    if (result.decision === SamplingDecision.NOT_RECORD) {
+    const { known } = this;
+    const result =
+      known === undefined
+        ? this.sampler.shouldSample(parent, traceId, name, kind, attributes, NO_LINKS)
+        : knownDecision(known, root ? undefined : parentContext, parent, traceId);
+    if (result.decision === NOT_RECORD) {
       this.traceId = traceId;
       this.spanId = spanId;
       this.traceState = result.traceState ?? traceState;
@@ -132,7 +179,7 @@ export class SpanDecisions {
     return trace.wrapSpanContext({
       traceId: this.traceId,
       spanId: this.spanId,
-      traceFlags: TraceFlags.NONE,
+      traceFlags: NONE,
       traceState: this.traceState,
     });
   }
@@ -143,6 +190,24 @@ export class SpanDecisions {
     this.primedSpanId = undefined;
     this.primedTraceId = undefined;
   }
+}
+
+const NOT_RECORDED: SamplingResult = Object.freeze({ decision: NOT_RECORD });
+
+/** The decision of a known sampler for a span with this valid parent (or none) and trace id. */
+function knownDecision(
+  known: KnownSampler,
+  parent: SpanContext | undefined,
+  context: Context,
+  traceId: string,
+): SamplingResult {
+  if (parent !== undefined && known.parentBased) {
+    return (parent.traceFlags & SAMPLED_FLAG) !== 0 ? RECORD_AND_SAMPLED : NOT_RECORDED;
+  }
+  const { root } = known;
+  if (root === true) return RECORD_AND_SAMPLED;
+  if (root === false) return NOT_RECORDED;
+  return root.shouldSample(context, traceId);
 }
 
 /** The probe span's name; never exported (dropped by the sampler) and not a valid RPC span name. */
