@@ -8,7 +8,7 @@
  * metric reader that is never read (no export, no serialization).
  * With MODE=sdk, SAMPLER and SAMPLER_ARG are OTEL_TRACES_SAMPLER and its argument (the SDK's default,
  * parentbased_always_on, if unset), PARENT_FLAGS the flags of the server calls' traceparent (01),
- * and DECIDE=0 has the calls start their spans through the SDK's tracer without deciding first (the
+ * CALLS the calls timed per side (300000), and DECIDE=0 has the calls start their spans through the SDK's tracer without deciding first (the
  * path before src/agent/sdk/span-decisions.ts).
  */
 import { EventEmitter } from 'node:events';
@@ -29,7 +29,7 @@ import type { Config } from '../src/env/index.ts';
 
 const { Metadata } = createRequire(`${process.cwd()}/`)('@grpc/grpc-js') as { Metadata: MetadataClass };
 const mode = process.env.MODE === 'noop' ? 'noop' : 'sdk';
-const CALLS = 300_000;
+const CALLS = Number(process.env.CALLS ?? 300_000);
 
 class UnreadReader extends MetricReader {
   protected override async onShutdown(): Promise<void> {}
