@@ -120,13 +120,14 @@ export class GrpcTelemetry {
     // of the work a recorded span needs (captured metadata, the SDK's span, the listeners for its end).
     if (decisions?.decide(parent, method.spanName, kind, attributes)) span = decisions.nonRecordingSpan();
     else {
-      if (this.capture !== undefined && metadata !== undefined) {
-        const captured = this.capture(metadata);
-        if (captured !== undefined) attributes = { ...attributes, ...captured };
-      }
       try {
+        if (this.capture !== undefined && metadata !== undefined) {
+          const captured = this.capture(metadata);
+          if (captured !== undefined) attributes = { ...attributes, ...captured };
+        }
         span = this.tracer.startSpan(method.spanName, { kind, attributes, startTime: start }, parent);
       } finally {
+        // A decision no span took must not reach the next span of the tracer's.
         decisions?.clear();
       }
     }
