@@ -96,6 +96,10 @@ describe('sampling decided before the span, against the SDK', () => {
           decisions = spanDecisions() as SpanDecisions;
         }
         const tracer = provider.getTracer('decisions');
+        // Only the registered provider is probed.
+        trace.disable();
+        assert.equal(decisions.decidesFor(tracer), false);
+        trace.setGlobalTracerProvider(provider);
         assert.equal(decisions.decidesFor(tracer), true);
         assert.equal(decisions.decidesFor(new TracerProvider().getTracer('another provider')), false);
         const upstream = new TracerProvider({ sampler: buildSampler(config) }).getTracer('upstream');

@@ -30,6 +30,7 @@ import {
   type Sampler,
   type SamplingResult,
   TraceIdRatioBasedSampler,
+  TracerProvider,
 } from '@opentelemetry/sdk-trace';
 import type { Config } from '../../env/index.ts';
 
@@ -127,8 +128,12 @@ export class SpanDecisions {
   /**
    * Whether `tracer` is one of this provider's (another provider may have been registered first, as
    * Deno's with OTEL_DENO=true): asked once, by starting a span its sampler recognizes and drops.
+   * The probe goes only to a registered provider of the SDK's class as bundled with the agent, so
+   * that no other provider ever sees it.
    */
   decidesFor(tracer: Tracer): boolean {
+    const registered = (trace.getTracerProvider() as { getDelegate?(): unknown }).getDelegate?.();
+    if (!(registered instanceof TracerProvider)) return false;
     this.probed = false;
     try {
       tracer.startSpan(PROBE).end();
