@@ -12,6 +12,8 @@
 // everything. Wall, CPU and peak RSS of the child come from bench/resource-usage.mjs under Bun.
 // Each round runs the three modes in a rotated order; the medians are reported, after one warm-up round.
 // --quick checks the plumbing: one round, no warm-up.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
@@ -39,6 +41,12 @@ import {
 } from './support.mjs';
 
 const APP = join(ROOT, 'bench', 'kv-bench-app.mjs');
+/**
+ * Where the empty program runs: a directory with no node_modules. In this repository, the preload
+ * would find its grpc-js from the working directory and patch it ahead, which is the cost of a gRPC
+ * app's start (the `grpc` program), not of the preload's.
+ */
+const EMPTY_DIR = mkdtempSync(join(tmpdir(), 'rpcplugin-bench-startup-'));
 
 const { values: options } = parseArgs({
   options: {
@@ -58,12 +66,16 @@ const RUNTIMES = runtimeCommands(OURS_PRELOAD);
 function commandLine(runtime, program, mode) {
   const { command } = RUNTIMES[runtime];
   const flags = modeArgs(RUNTIMES[runtime], mode);
-  if (program === 'grpc') return { command, args: [...flags, APP] };
+  if (program === 'grpc') return { command, args: [...flags, APP], cwd: ROOT };
   // runtimeCommands runs a script with `deno run -A`; `deno eval` takes the same --preload and has
   // every permission already.
   if (runtime === 'deno')
-    return { command, args: ['eval', ...flags.filter((flag) => flag !== 'run' && flag !== '-A'), '0'] };
-  return { command, args: [...flags, '-e', '0'] };
+    return {
+      command,
+      args: ['eval', ...flags.filter((flag) => flag !== 'run' && flag !== '-A'), '0'],
+      cwd: EMPTY_DIR,
+    };
+  return { command, args: [...flags, '-e', '0'], cwd: EMPTY_DIR };
 }
 
 async function measure(runtime, program, mode, receiverUrl) {
@@ -166,7 +178,7 @@ function added(row, mode) {
 const lines = [
   '### Startup',
   '',
-  `${measuredOn(options.quick)} What a preload adds to a process's start, bare vs ours (\`dist/register.mjs\`, default configuration) vs contrib (\`@opentelemetry/auto-instrumentations-node/register\` ${CONTRIB_VERSION}, its default configuration without the cloud resource detectors; on Node with its ESM hook, as bench/grpc.mjs runs it). Both export to a local receiver. Programs: the runtime's empty program (\`node -e 0\`, \`bun -e 0\`, \`deno eval 0\`: each runtime's preload flag applies to these), timed from spawn to exit; and \`bench/kv-bench-app.mjs\` as a gRPC server, timed from spawn to its handshake line on stdout. Peak RSS is the child's \`ru_maxrss\` (read through Bun). Median of ${rounds} round${rounds === 1 ? '' : 's'}, modes in rotated order, after ${warmups === 0 ? 'no warm-up' : 'one warm-up round'}.${options['agent-env'] ? ` Ours with \`${options['agent-env']}\`.` : ''} Target for ours on \`node -e 0\`: at most +60 ms wall and +20 MiB peak RSS.`,
+  `${measuredOn(options.quick)} What a preload adds to a process's start, bare vs ours (\`dist/register.mjs\`, default configuration) vs contrib (\`@opentelemetry/auto-instrumentations-node/register\` ${CONTRIB_VERSION}, its default configuration without the cloud resource detectors; on Node with its ESM hook, as bench/grpc.mjs runs it). Both export to a local receiver. Programs: the runtime's empty program (\`node -e 0\`, \`bun -e 0\`, \`deno eval 0\`: each runtime's preload flag applies to these), run in an empty directory (no \`node_modules\`, so nothing to instrument), timed from spawn to exit; and \`bench/kv-bench-app.mjs\` as a gRPC server, timed from spawn to its handshake line on stdout. Peak RSS is the child's \`ru_maxrss\` (read through Bun). Median of ${rounds} round${rounds === 1 ? '' : 's'}, modes in rotated order, after ${warmups === 0 ? 'no warm-up' : 'one warm-up round'}.${options['agent-env'] ? ` Ours with \`${options['agent-env']}\`.` : ''} Target for ours on \`node -e 0\`: at most +60 ms wall and +20 MiB peak RSS.`,
   '',
   '| runtime | program | bare: wall, CPU, peak RSS | ours: added wall, CPU, peak RSS | contrib: added wall, CPU, peak RSS |',
   '|---|---|---|---|---|',
