@@ -6,6 +6,10 @@
  * MODE=noop: the OpenTelemetry API without an SDK (only the agent's own code runs);
  * MODE=sdk: the SDK's tracer and meter providers, with a span processor that drops what ends and a
  * metric reader that is never read (no export, no serialization).
+ * With MODE=sdk, SAMPLER and SAMPLER_ARG are OTEL_TRACES_SAMPLER and its argument (the SDK's default,
+ * parentbased_always_on, if unset), PARENT_FLAGS the flags of the server calls' traceparent (01),
+ * CALLS the calls timed per side (300000), and DECIDE=0 has the calls start their spans through the SDK's tracer without deciding first (the
+ * path before src/agent/sdk/span-decisions.ts).
  */
 import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
@@ -20,10 +24,12 @@ import type { MetadataClass } from '../src/agent/grpc/metadata.ts';
 import { conventionsOf } from '../src/agent/grpc/method.ts';
 import { instrumentServer, type ServerPrototype } from '../src/agent/grpc/server.ts';
 import { HistogramRegistry } from '../src/agent/pipelines/histogram-registry.ts';
+import { buildSampling, spanDecisions } from '../src/agent/sdk/sampler.ts';
+import type { Config } from '../src/env/index.ts';
 
 const { Metadata } = createRequire(`${process.cwd()}/`)('@grpc/grpc-js') as { Metadata: MetadataClass };
 const mode = process.env.MODE === 'noop' ? 'noop' : 'sdk';
-const CALLS = 300_000;
+const CALLS = Number(process.env.CALLS ?? 300_000);
 
 class UnreadReader extends MetricReader {
   protected override async onShutdown(): Promise<void> {}
@@ -40,16 +46,21 @@ context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 propagation.setGlobalPropagator(
   new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }),
 );
+const samplerName = (process.env.SAMPLER ?? 'parentbased_always_on') as Config['sampler']['name'];
+const sampling = buildSampling({ name: samplerName, ratio: Number(process.env.SAMPLER_ARG ?? 1) });
 if (mode === 'sdk') {
-  trace.setGlobalTracerProvider(new TracerProvider({ spanProcessors: [dropping] }));
+  trace.setGlobalTracerProvider(new TracerProvider({ spanProcessors: [dropping], ...sampling }));
   metrics.setGlobalMeterProvider(new MeterProvider({ readers: [new UnreadReader()] }));
 }
 const conventions = conventionsOf('old');
 // The agent's RPC histograms (src/agent/pipelines/histogram-registry.ts), with one reader's worth of accumulation, never collected.
 const histograms = new HistogramRegistry();
 if (mode === 'sdk') histograms.producer();
+const tracer = trace.getTracer('micro');
+const decisions = spanDecisions();
 const telemetry = new GrpcTelemetry(
-  trace.getTracer('micro'),
+  tracer,
+  process.env.DECIDE !== '0' && decisions?.decidesFor(tracer) ? decisions : undefined,
   metrics.getMeter('micro'),
   histograms.enabled ? (name, options) => histograms.create({ name: 'micro' }, name, options) : undefined,
   conventions,
@@ -88,7 +99,7 @@ const serverPrototype = {
 instrumentServer(serverPrototype as unknown as ServerPrototype, telemetry);
 serverPrototype.register('/proto.KV/Get', (_call: unknown, respond: Answer) => respond(null, {}));
 const handler = registered.handler as (call: unknown, respond: Answer) => void;
-const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+const traceparent = `00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-${process.env.PARENT_FLAGS ?? '01'}`;
 
 function clientCalls(): void {
   const done = () => {};
@@ -115,7 +126,9 @@ function time(run: () => void): number {
 }
 
 const fakes = time(() => serverCalls(true));
-console.log(`${mode}: client ${time(clientCalls).toFixed(0)} ns/call`);
+const settings =
+  mode === 'sdk' ? ` (${samplerName} ${process.env.SAMPLER_ARG ?? ''}, decide ${process.env.DECIDE !== '0'})` : '';
+console.log(`${mode}${settings}: client ${time(clientCalls).toFixed(0)} ns/call`);
 console.log(
-  `${mode}: server ${(time(() => serverCalls(false)) - fakes).toFixed(0)} ns/call (building the fake call excluded)`,
+  `${mode}${settings}: server ${(time(() => serverCalls(false)) - fakes).toFixed(0)} ns/call (building the fake call excluded)`,
 );

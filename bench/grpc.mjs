@@ -22,6 +22,7 @@ import { parseArgs } from 'node:util';
 import { throughputChart } from './chart.mjs';
 import { emptyCounts, startCountingReceiver } from './otlp-count-receiver.mjs';
 import {
+  CONTRIB_ENV,
   CONTRIB_VERSION,
   machineLine,
   median,
@@ -143,7 +144,7 @@ async function measure(runtime, kind, mode, receiverUrl) {
       : {
           OTEL_EXPORTER_OTLP_ENDPOINT: receiverUrl,
           OTEL_SERVICE_NAME: `bench-${runtime}`,
-          ...(mode === 'agent' ? AGENT_ENV : {}),
+          ...(mode === 'agent' ? AGENT_ENV : CONTRIB_ENV),
         };
   const server = start(runtime, mode, { ...telemetry, BENCH_ROLE: 'server' });
   try {

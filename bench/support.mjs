@@ -19,6 +19,13 @@ const BIN = join(MODULES, '.bin');
  * app imports.
  */
 const resolve = createRequire(import.meta.url).resolve;
+/**
+ * Contrib's resource detectors without the cloud ones: those query the AWS, Azure, GCP and Alibaba
+ * metadata addresses, which a benchmark must not contact, and which outside those clouds cost
+ * seconds of timeouts (9 s for `node -e 0` on our machine), not telemetry work.
+ */
+export const CONTRIB_ENV = { OTEL_NODE_RESOURCE_DETECTORS: 'env,host,os,process,serviceinstance,container' };
+
 export const CONTRIB_PRELOAD = resolve('@opentelemetry/auto-instrumentations-node/register');
 export const CONTRIB_ESM_HOOK = resolve('@opentelemetry/instrumentation/hook.mjs');
 /** Its version (the package's exports hide its package.json from `require.resolve`). */

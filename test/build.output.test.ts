@@ -1,12 +1,13 @@
 /**
  * What the build leaves in dist/ is usable as it is in a checkout. `npm test` has just rebuilt dist/
  * (a rewrite that npm's install-time chmod of the bin no longer covers), so the CLI bundle must have
- * kept its executable bit by the build's own doing: `npx rpcplugin-telemetry` and `./dist/cli.mjs` run.
- * And the agent starts without what only some configurations use (docs/benchmarks.md, "Startup:
- * where it goes"): no second copy of the configuration schema, no TLS or zlib for plain HTTP.
+ * kept its executable bit by the build's own doing: `npx rpcplugin-telemetry` and `./dist/cli.mjs` run. The
+ * source maps that the package leaves out are in dist/ too. And the agent starts without what only
+ * some configurations use (docs/benchmarks.md, "Startup: where it goes"): no second copy of the
+ * configuration schema, no TLS or zlib for plain HTTP.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -22,6 +23,13 @@ test('dist/cli.mjs is executable after a rebuild, and runs', async () => {
   const npx = await runNpm('npx', ['--offline', 'rpcplugin-telemetry', 'env'], { cwd: REPO_ROOT });
   assert.equal(npx.exitCode, 0, npx.stderr);
   assert.match(npx.stdout.toString('utf8'), /^rpcplugin-telemetry configuration: /);
+});
+
+// The package leaves the source maps out (package.json "files"); a checkout's build is where they are.
+test('the build writes a source map beside each bundle', () => {
+  for (const bundle of ['register.mjs', 'register.cjs', 'agent.cjs', 'index.mjs', 'cli.mjs']) {
+    assert.ok(existsSync(join(REPO_ROOT, 'dist', `${bundle}.map`)), `dist/${bundle}.map`);
+  }
 });
 
 test('agent.cjs leaves the configuration schema and zod to the preload', () => {

@@ -4,7 +4,7 @@
  * package.json depends on it by version, then preloaded by its package name on every runtime.
  */
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -57,6 +57,19 @@ const API_DIR = join(REPO_ROOT, 'node_modules', '@opentelemetry', 'api');
 let workspace = '';
 let app = '';
 let packedFiles: string[] = [];
+/** What `npm pack --json` reported: the size of the files unpacked, in bytes. */
+let unpackedSize = 0;
+
+/** Issue 11's budget for a production install: node_modules on disk, and the packages in it. */
+const INSTALL_BUDGET = { bytes: 10_000_000, packages: 10 };
+
+/** Disk usage of a tree as `du` counts it (allocated blocks, each link once), in bytes. */
+function diskUsage(path: string): number {
+  const stats = lstatSync(path);
+  const own = stats.blocks * 512;
+  if (!stats.isDirectory()) return own;
+  return readdirSync(path).reduce((total, name) => total + diskUsage(join(path, name)), own);
+}
 
 /** An app directory in the workspace: package.json with `dependencies`, the fixture apps, and optionally the installed node_modules of `app`. */
 function makeApp(name: string, dependencies: Record<string, string>, copyNodeModules = false): string {
@@ -77,9 +90,14 @@ before(async () => {
     cwd: REPO_ROOT,
   });
   assertSucceeded(pack, 'npm pack');
-  const [packed] = JSON.parse(pack.stdout.toString('utf8')) as { filename: string; files: { path: string }[] }[];
+  const [packed] = JSON.parse(pack.stdout.toString('utf8')) as {
+    filename: string;
+    unpackedSize: number;
+    files: { path: string }[];
+  }[];
   assert.ok(packed, pack.stdout.toString());
   packedFiles = packed.files.map((file) => file.path);
+  unpackedSize = packed.unpackedSize;
 
   // Depends on the package by version, as a user's app does; the tarball stands in for the registry.
   app = makeApp('app', { [PACKAGE]: VERSION });
@@ -144,6 +162,27 @@ describe('the packed tarball', () => {
       [],
       'sources and tests are not shipped',
     );
+  });
+
+  test('ships no source maps, and unpacks to at most 10 MB', () => {
+    assert.deepEqual(
+      packedFiles.filter((file) => file.endsWith('.map')),
+      [],
+      'source maps stay in a checkout (package.json "files")',
+    );
+    assert.ok(unpackedSize <= INSTALL_BUDGET.bytes, `unpacked size ${unpackedSize} bytes`);
+  });
+
+  test('installs, with its peer dependency, as at most 10 packages and 10 MB on disk', () => {
+    const modules = join(app, 'node_modules');
+    const lock = JSON.parse(readFileSync(join(modules, '.package-lock.json'), 'utf8')) as {
+      packages: Record<string, unknown>;
+    };
+    const packages = Object.keys(lock.packages).filter((path) => path.startsWith('node_modules/'));
+    assert.ok(packages.includes(`node_modules/${PACKAGE}`), packages.join(', '));
+    assert.ok(packages.length <= INSTALL_BUDGET.packages, `${packages.length} packages: ${packages.join(', ')}`);
+    const bytes = diskUsage(modules);
+    assert.ok(bytes <= INSTALL_BUDGET.bytes, `node_modules takes ${bytes} bytes on disk`);
   });
 });
 

@@ -15,6 +15,7 @@ import {
   type Tracer,
 } from '@opentelemetry/api';
 import type { FastHistogram, HistogramOptions } from '../pipelines/histogram-registry.ts';
+import type { SpanDecisions } from '../sdk/span-decisions.ts';
 import { contextWithSpan } from './call-context.ts';
 import type { GrpcMetadata, MetadataCapture } from './metadata.ts';
 import { type Conventions, type Endpoint, MethodTable, type RpcMethod, type Side } from './method.ts';
@@ -46,6 +47,8 @@ export class RpcCall {
   constructor(
     readonly method: RpcMethod,
     readonly span: Span,
+    /** Whether the span records (a call that is not recorded is only measured and propagated). */
+    readonly recording: boolean,
     /** performance.now() at the start: the span and the duration histograms share it. */
     readonly start: number,
     /** The caller's context (client), or the context carried in the request metadata (server). */
@@ -72,6 +75,8 @@ export class GrpcTelemetry {
 
   constructor(
     private readonly tracer: Tracer,
+    /** Sampling before the span is made; undefined when the tracer is not this agent's provider's. */
+    private readonly decisions: SpanDecisions | undefined,
     meter: Meter,
     createHistogram: CreateHistogram | undefined,
     readonly conventions: Conventions,
@@ -109,14 +114,26 @@ export class GrpcTelemetry {
   ): RpcCall {
     const start = performance.now();
     let attributes = method.spanAttributesAt(endpoint);
-    if (this.capture !== undefined && metadata !== undefined) {
-      const captured = this.capture(metadata);
-      if (captured !== undefined) attributes = { ...attributes, ...captured };
+    const { decisions } = this;
+    let span: Span;
+    // Sampling first: a call that will not be recorded gets the SDK's non-recording span, and none
+    // of the work a recorded span needs (captured metadata, the SDK's span, the listeners for its end).
+    if (decisions?.decide(parent, method.spanName, kind, attributes)) span = decisions.nonRecordingSpan();
+    else {
+      try {
+        if (this.capture !== undefined && metadata !== undefined) {
+          const captured = this.capture(metadata);
+          if (captured !== undefined) attributes = { ...attributes, ...captured };
+        }
+        span = this.tracer.startSpan(method.spanName, { kind, attributes, startTime: start }, parent);
+      } finally {
+        // A decision no span took must not reach the next span of the tracer's.
+        decisions?.clear();
+      }
     }
-    const span = this.tracer.startSpan(method.spanName, { kind, attributes, startTime: start }, parent);
     method.active++;
     method.seen = true;
-    return new RpcCall(method, span, start, parent, contextWithSpan(parent, span));
+    return new RpcCall(method, span, span.isRecording(), start, parent, contextWithSpan(parent, span));
   }
 
   /**
@@ -137,7 +154,7 @@ export class GrpcTelemetry {
     if (instruments.requestsPerRpc !== undefined && method.streaming) {
       recordMessages(instruments, call, code);
     }
-    if (span.isRecording()) {
+    if (call.recording) {
       const name = statusName(code);
       if (this.conventions.old) span.setAttribute(OLD.statusCode, code);
       if (this.conventions.stable) {

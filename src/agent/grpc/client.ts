@@ -11,7 +11,7 @@
  * an 'error' event that nobody handles (grpc-js throws it then, and emits no 'status').
  * Anything of the agent's that fails sends the call out exactly as the app made it.
  */
-import { type Context, context, propagation, SpanKind } from '@opentelemetry/api';
+import { type Context, context as contextApi, propagation as propagationApi, SpanKind } from '@opentelemetry/api';
 import type { GrpcTelemetry, RpcCall } from './call-telemetry.ts';
 import { emitInContext, type UnhandledError } from './emitter.ts';
 import { endpointOfTarget } from './endpoint.ts';
@@ -19,6 +19,11 @@ import { type CallCarrier, countMessages, RPC_CALL } from './message-counting.ts
 import { type GrpcMetadata, type MetadataClass, metadataSetter } from './metadata.ts';
 import type { Endpoint } from './method.ts';
 import { STABLE, Status } from './semconv.ts';
+
+// The API's exports are getters in its CommonJS build (two of them once bundled): read once, not per call.
+const context = contextApi;
+const propagation = propagationApi;
+const CLIENT = SpanKind.CLIENT;
 
 type Callback = (error: unknown, value?: unknown) => unknown;
 // biome-ignore lint/suspicious/noExplicitAny: grpc-js's request methods take loosely typed arguments.
@@ -238,7 +243,7 @@ class ClientCalls {
     let call: RpcCall | undefined;
     try {
       const method = telemetry.client.get(path, requestStream, responseStream);
-      call = telemetry.start(method, SpanKind.CLIENT, context.active(), endpointOf(client), metadata);
+      call = telemetry.start(method, CLIENT, context.active(), endpointOf(client), metadata);
       if (!method.known && telemetry.conventions.stable) call.span.setAttribute(STABLE.methodOriginal, path);
       if (telemetry.propagates) {
         const outgoing = metadata === undefined ? new this.Metadata() : metadata.clone();

@@ -12,7 +12,10 @@
  *   noted before emit throws it, not caught and thrown again: a rethrow would change where the
  *   runtime says it was thrown.
  */
-import { type Context, context } from '@opentelemetry/api';
+import { type Context, context as contextApi } from '@opentelemetry/api';
+
+// The API's exports are getters in its CommonJS build (two of them once bundled): read once, not per event.
+const context = contextApi;
 
 type Emit = (this: Listened, event: string | symbol, ...args: unknown[]) => boolean;
 

@@ -6,6 +6,7 @@
 import { diag, metrics, trace } from '@opentelemetry/api';
 import type { Config } from '../../env/index.ts';
 import { VERSION } from '../../version.ts';
+import { spanDecisions } from '../sdk/sampler.ts';
 import type { SharedInstruments } from '../sdk/shared-instruments.ts';
 import { GrpcTelemetry } from './call-telemetry.ts';
 import { instrumentClient, isClientPrototype } from './client.ts';
@@ -45,8 +46,11 @@ export function instrumentGrpc(config: Config, { histograms }: SharedInstruments
   marks[INSTRUMENTED] = true;
 
   const conventions = conventionsOf(config.rpcConventions);
+  const tracer = trace.getTracer(SCOPE, VERSION);
+  const decisions = spanDecisions();
   const telemetry = new GrpcTelemetry(
-    trace.getTracer(SCOPE, VERSION),
+    tracer,
+    decisions?.decidesFor(tracer) ? decisions : undefined,
     metrics.getMeter(SCOPE, VERSION),
     histograms.enabled ? (name, options) => histograms.create(GRPC_SCOPE, name, options) : undefined,
     conventions,

@@ -8,7 +8,12 @@
  * stream end, stream error, a throwing handler, a deadline), or when the call is cancelled; first one
  * wins. Calls to methods nobody registered never reach a handler: _retrieveHandler sees them.
  */
-import { context, propagation, ROOT_CONTEXT, SpanKind } from '@opentelemetry/api';
+import {
+  context as contextApi,
+  propagation as propagationApi,
+  ROOT_CONTEXT as rootContext,
+  SpanKind,
+} from '@opentelemetry/api';
 import { serverCallArrived } from '../sdk/process-end.ts';
 import type { GrpcTelemetry, RpcCall } from './call-telemetry.ts';
 import { emitInContext } from './emitter.ts';
@@ -17,6 +22,12 @@ import { type CallCarrier, countMessages, RPC_CALL } from './message-counting.ts
 import { type GrpcMetadata, metadataGetter } from './metadata.ts';
 import type { Endpoint, RpcMethod } from './method.ts';
 import { Status } from './semconv.ts';
+
+// The API's exports are getters in its CommonJS build (two of them once bundled): read once, not per call.
+const context = contextApi;
+const propagation = propagationApi;
+const ROOT_CONTEXT = rootContext;
+const SERVER = SpanKind.SERVER;
 
 type Handler = (this: unknown, call: ServerSurface, callback?: Respond) => unknown;
 type Respond = (error: unknown, value?: unknown, trailer?: unknown, flags?: unknown) => unknown;
@@ -140,6 +151,8 @@ class ServerCalls {
         serverCallArrived(path);
         const call = typeof callback === 'function' ? calls.begin(method, surface) : undefined;
         if (call === undefined || callback === undefined) return handler.call(this, surface, callback);
+        // The error is kept for the span's exception; a call that is not recorded has no use for it.
+        if (!call.recording) return calls.run(call, handler, this, surface, callback);
         const respond: Respond = (error, value, trailer, flags) => {
           if (error) call.error = error;
           return callback(error, value, trailer, flags);
@@ -164,12 +177,13 @@ class ServerCalls {
       const metadata = surface.metadata;
       const parent =
         metadata === undefined ? ROOT_CONTEXT : propagation.extract(ROOT_CONTEXT, metadata, metadataGetter);
-      call = telemetry.start(method, SpanKind.SERVER, parent, endpointOf(inner), metadata);
+      call = telemetry.start(method, SERVER, parent, endpointOf(inner), metadata);
       if (method.streaming) {
         if (telemetry.conventions.old) countMessages(surface);
         // grpc-js listens for errors on its server streams already, so a listener of ours changes
         // nothing. Ours goes first: grpc-js's own can send the status, and so end the span, at once.
-        if ((surface.listenerCount?.('error') ?? 0) > 0) surface.prependListener('error', this.onError);
+        if (call.recording && (surface.listenerCount?.('error') ?? 0) > 0)
+          surface.prependListener('error', this.onError);
         emitInContext(surface, call.context);
       }
       surface.on('cancelled', this.onCancelled);

@@ -11,7 +11,7 @@ import {
   spanSerializer,
 } from '../exporters/otlp-http.ts';
 import type { ExitRequest } from '../lifecycle/exit-export.ts';
-import { buildSampler } from '../sdk/sampler.ts';
+import { buildSampling } from '../sdk/sampler.ts';
 import { BatchQueue } from './batch-queue.ts';
 
 export interface TracePipeline {
@@ -45,7 +45,7 @@ export function createTracePipeline(config: Config, resource: Resource, finalFlu
   }
   const provider = new TracerProvider({
     resource,
-    sampler: buildSampler(config.sampler),
+    ...buildSampling(config.sampler),
     spanLimits: { ...traces.limits },
     spanProcessors,
   });
