@@ -38,23 +38,38 @@ function fromSchema<T>(schema: z.ZodMiniType<T, string>, text: string): Parsed<T
     : { ok: false, issue: firstIssue(result.error) };
 }
 
+/**
+ * A kind's schema, built at its first parse: most variables are not set, so most schemas are never
+ * needed, and building all of them with zod was a third of the preload's own start-up time.
+ */
+function lazySchema<T>(build: () => z.ZodMiniType<T, string>): () => z.ZodMiniType<T, string> {
+  let schema: z.ZodMiniType<T, string> | undefined;
+  return () => {
+    schema ??= build();
+    return schema;
+  };
+}
+
 const asIs = (text: string): string => text;
-const lowercase = z.pipe(
-  z.string(),
-  z.transform((text: string) => text.toLowerCase()),
-);
+const lowercase = () =>
+  z.pipe(
+    z.string(),
+    z.transform((text: string) => text.toLowerCase()),
+  );
 
 export function boolean(): Kind<boolean> {
-  const schema = z.pipe(
-    lowercase,
+  const schema = lazySchema(() =>
     z.pipe(
-      z.enum(['true', 'false'], { error: 'is not true or false' }),
-      z.transform((text) => text === 'true'),
+      lowercase(),
+      z.pipe(
+        z.enum(['true', 'false'], { error: 'is not true or false' }),
+        z.transform((text) => text === 'true'),
+      ),
     ),
   );
   return {
     accepted: 'true or false (any case)',
-    parse: (text) => fromSchema(schema, text),
+    parse: (text) => fromSchema(schema(), text),
     show: String,
     redactRaw: asIs,
   };
@@ -67,34 +82,38 @@ export interface IntegerOptions {
 }
 
 export function integer({ min, max = MAX_TIMER_MS, unit }: IntegerOptions): Kind<number> {
-  const schema = z.pipe(
-    z.string().check(z.regex(/^[+-]?\d+$/, { error: 'is not a whole number' })),
+  const schema = lazySchema(() =>
     z.pipe(
-      z.transform(Number),
-      z.number().check(z.minimum(min, { error: `is below ${min}` }), z.maximum(max, { error: `is above ${max}` })),
+      z.string().check(z.regex(/^[+-]?\d+$/, { error: 'is not a whole number' })),
+      z.pipe(
+        z.transform(Number),
+        z.number().check(z.minimum(min, { error: `is below ${min}` }), z.maximum(max, { error: `is above ${max}` })),
+      ),
     ),
   );
   const suffix = unit === 'ms' ? ' (milliseconds)' : '';
   return {
     accepted: `a whole number from ${min} to ${max}${suffix}`,
-    parse: (text) => fromSchema(schema, text),
+    parse: (text) => fromSchema(schema(), text),
     show: String,
     redactRaw: asIs,
   };
 }
 
 export function ratio(): Kind<number> {
-  const schema = z.pipe(
-    // One way to match each digit run: `\d+\.?\d*` backtracks quadratically on a long run of digits.
-    z.string().check(z.regex(/^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/, { error: 'is not a number' })),
+  const schema = lazySchema(() =>
     z.pipe(
-      z.transform(Number),
-      z.number().check(z.minimum(0, { error: 'is below 0' }), z.maximum(1, { error: 'is above 1' })),
+      // One way to match each digit run: `\d+\.?\d*` backtracks quadratically on a long run of digits.
+      z.string().check(z.regex(/^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/, { error: 'is not a number' })),
+      z.pipe(
+        z.transform(Number),
+        z.number().check(z.minimum(0, { error: 'is below 0' }), z.maximum(1, { error: 'is above 1' })),
+      ),
     ),
   );
   return {
     accepted: 'a number from 0 to 1',
-    parse: (text) => fromSchema(schema, text),
+    parse: (text) => fromSchema(schema(), text),
     show: String,
     redactRaw: asIs,
   };
@@ -105,10 +124,12 @@ function listOf(values: readonly string[]): string {
 }
 
 export function enumeration<const V extends string>(values: readonly V[]): Kind<V> {
-  const schema = z.pipe(lowercase, z.enum(values as [V, ...V[]], { error: 'is not a known value' }));
+  const schema = lazySchema(() =>
+    z.pipe(lowercase(), z.enum(values as [V, ...V[]], { error: 'is not a known value' })),
+  );
   return {
     accepted: `one of ${listOf(values)} (any case)`,
-    parse: (text) => fromSchema(schema, text),
+    parse: (text) => fromSchema(schema(), text),
     show: String,
     redactRaw: asIs,
   };
@@ -295,18 +316,20 @@ export function keyValues({
 }
 
 export function httpUrl(): Kind<string> {
-  const schema = z.pipe(
-    z.string().check(
-      // abort: zod runs every check, and the next one would throw on text that is not a URL.
-      z.refine((text) => URL.canParse(text), { error: 'is not a URL', abort: true }),
-      z.refine((text) => /^https?:$/.test(new URL(text).protocol), { error: 'is not an http:// or https:// URL' }),
+  const schema = lazySchema(() =>
+    z.pipe(
+      z.string().check(
+        // abort: zod runs every check, and the next one would throw on text that is not a URL.
+        z.refine((text) => URL.canParse(text), { error: 'is not a URL', abort: true }),
+        z.refine((text) => /^https?:$/.test(new URL(text).protocol), { error: 'is not an http:// or https:// URL' }),
+      ),
+      // Normalised by WHATWG URL, so the exporter and the env table show the same text.
+      z.transform((text: string) => new URL(text).href),
     ),
-    // Normalised by WHATWG URL, so the exporter and the env table show the same text.
-    z.transform((text: string) => new URL(text).href),
   );
   return {
     accepted: 'an http:// or https:// URL',
-    parse: (text) => fromSchema(schema, text),
+    parse: (text) => fromSchema(schema(), text),
     show: redactUrl,
     redactRaw: redactUrl,
   };
@@ -330,12 +353,12 @@ export function text(): Kind<string> {
 }
 
 export function environmentVariableName(): Kind<string> {
-  const schema = z
-    .string()
-    .check(z.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'is not an environment variable name' }));
+  const schema = lazySchema(() =>
+    z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'is not an environment variable name' })),
+  );
   return {
     accepted: 'an environment variable name (letters, digits, _; not starting with a digit)',
-    parse: (value) => fromSchema(schema, value),
+    parse: (value) => fromSchema(schema(), value),
     show: asIs,
     redactRaw: asIs,
   };
@@ -414,17 +437,19 @@ function hideAssignedValue(item: string): string {
 
 /** A W3C traceparent header value: version 00 layout, no all-zero ids, version ff forbidden. */
 export function traceparent(): Kind<string> {
-  const schema = z.string().check(
-    z.regex(/^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/, {
-      error: 'is not a W3C traceparent (lowercase hex: 2-32-16-2 digits joined by "-")',
-    }),
-    z.refine((value) => !value.startsWith('ff-'), { error: 'has the forbidden version ff' }),
-    z.refine((value) => !/^..-0{32}-/.test(value), { error: 'has an all-zero trace id' }),
-    z.refine((value) => !/-0{16}-..$/.test(value), { error: 'has an all-zero parent id' }),
+  const schema = lazySchema(() =>
+    z.string().check(
+      z.regex(/^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/, {
+        error: 'is not a W3C traceparent (lowercase hex: 2-32-16-2 digits joined by "-")',
+      }),
+      z.refine((value) => !value.startsWith('ff-'), { error: 'has the forbidden version ff' }),
+      z.refine((value) => !/^..-0{32}-/.test(value), { error: 'has an all-zero trace id' }),
+      z.refine((value) => !/-0{16}-..$/.test(value), { error: 'has an all-zero parent id' }),
+    ),
   );
   return {
     accepted: 'a W3C traceparent such as 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
-    parse: (value) => fromSchema(schema, value),
+    parse: (value) => fromSchema(schema(), value),
     show: asIs,
     redactRaw: asIs,
   };

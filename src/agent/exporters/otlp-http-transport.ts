@@ -8,10 +8,13 @@
  */
 import type { ClientRequest, Agent as HttpAgent, IncomingMessage } from 'node:http';
 import http from 'node:http';
-import https from 'node:https';
-import { gzipSync } from 'node:zlib';
 import { type ExportResponse, type IExporterTransport, OTLPExporterError } from '@opentelemetry/otlp-exporter-base';
+import { lazyBuiltin } from '../runtime/lazy-builtin.ts';
 import { timerDelay } from '../runtime/timer-delay.ts';
+
+// Only an https:// endpoint needs node:https, only gzip needs node:zlib: loaded when first used.
+const https = lazyBuiltin<typeof import('node:https')>('node:https');
+const zlib = lazyBuiltin<typeof import('node:zlib')>('node:zlib');
 
 export interface HttpTransportOptions {
   readonly url: string;
@@ -58,10 +61,10 @@ export function createHttpTransport(options: HttpTransportOptions): IExporterTra
   const url = new URL(options.url);
   const secure = url.protocol === 'https:';
   const agent: HttpAgent = secure
-    ? new https.Agent({ keepAlive: true, ...options.tls })
+    ? new (https().Agent)({ keepAlive: true, ...options.tls })
     : new http.Agent({ keepAlive: true });
   const headers = { ...options.headers, ...(options.compression === 'gzip' ? { 'Content-Encoding': 'gzip' } : {}) };
-  const request = secure ? https.request : http.request;
+  const request = secure ? https().request : http.request;
   const { finalFlush } = options;
   let closed = false;
   /** At the final flush, and after shutdown, an export is tried once. */
@@ -114,7 +117,7 @@ export function createHttpTransport(options: HttpTransportOptions): IExporterTra
 
   return {
     async send(data, timeoutMillis) {
-      const body = options.compression === 'gzip' ? gzipSync(data) : data;
+      const body = options.compression === 'gzip' ? zlib().gzipSync(data) : data;
       const deadline = Date.now() + timeoutMillis;
       let result = await attempt(body, timeoutMillis);
       for (let retry = 0; result.status === 'retryable' && retry < MAX_RETRIES; retry += 1) {

@@ -10,8 +10,11 @@
  */
 
 import { Worker } from 'node:worker_threads';
-import { gzipSync } from 'node:zlib';
+import { lazyBuiltin } from '../runtime/lazy-builtin.ts';
 import { timerDelay } from '../runtime/timer-delay.ts';
+
+// Only a gzip-compressed export needs node:zlib (runtime/lazy-builtin.ts says why it waits).
+const zlib = lazyBuiltin<typeof import('node:zlib')>('node:zlib');
 
 export interface ExitRequest {
   /** OTLP/HTTP: the signal's URL. OTLP/gRPC: the collector's origin (scheme, host and port). */
@@ -131,7 +134,7 @@ function httpRequest(request: ExitRequest) {
   return {
     url: request.url,
     headers: request.gzip ? { ...request.headers, 'Content-Encoding': 'gzip' } : request.headers,
-    body: request.gzip ? gzipSync(request.body) : request.body,
+    body: request.gzip ? zlib().gzipSync(request.body) : request.body,
     tls: request.tls,
   };
 }
@@ -141,7 +144,7 @@ function httpRequest(request: ExitRequest) {
  * the metadata as lowercase headers, and the message behind a 5-byte prefix (compressed flag, length).
  */
 function grpcRequest(request: ExitRequest, timeoutMs: number) {
-  const message = request.gzip ? gzipSync(request.body) : request.body;
+  const message = request.gzip ? zlib().gzipSync(request.body) : request.body;
   const body = Buffer.alloc(5 + message.length);
   body.writeUInt8(request.gzip ? 1 : 0, 0);
   body.writeUInt32BE(message.length, 1);
