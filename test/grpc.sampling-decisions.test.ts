@@ -24,16 +24,8 @@ import { suppressTracing } from '@opentelemetry/core';
 import { InMemorySpanExporter, RandomIdGenerator, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { buildSampler, buildSampling, spanDecisions } from '../src/agent/sdk/sampler.ts';
 import { SpanDecisions } from '../src/agent/sdk/span-decisions.ts';
-import type { Config } from '../src/env/index.ts';
+import { SAMPLERS } from '../src/env/variables.ts';
 
-const SAMPLERS: readonly Config['sampler']['name'][] = [
-  'always_on',
-  'always_off',
-  'traceidratio',
-  'parentbased_always_on',
-  'parentbased_always_off',
-  'parentbased_traceidratio',
-];
 const RATIO = 0.5;
 const TRACES = 200;
 const NAME = 'proto.KV/Get';
