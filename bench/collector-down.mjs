@@ -28,7 +28,15 @@ import {
   resourceUsage,
   rotation,
 } from './measure.mjs';
-import { CONTRIB_VERSION, machineLine, median, ROOT, runtimeCommands, runtimeVersion } from './support.mjs';
+import {
+  CONTRIB_VERSION,
+  machineLine,
+  median,
+  ROOT,
+  runtimeCommands,
+  runtimeVersion,
+  selectRuntimes,
+} from './support.mjs';
 
 const APP = join(ROOT, 'bench', 'spans-app.mjs');
 
@@ -84,12 +92,7 @@ async function measure(runtime, kase, mode, endpoint) {
   };
 }
 
-const runtimes = options.runtimes.split(',');
-const unknown = runtimes.filter((runtime) => !Object.hasOwn(RUNTIMES, runtime));
-if (unknown.length > 0) {
-  process.stderr.write(`unknown runtime ${unknown.join(', ')}; known: ${Object.keys(RUNTIMES).join(', ')}\n`);
-  process.exit(2);
-}
+const runtimes = selectRuntimes(options.runtimes, RUNTIMES);
 const rounds = Number(options.rounds ?? (options.quick ? 1 : 3));
 const endpoint = `http://127.0.0.1:${await refusedPort()}`;
 process.stderr.write(`${machineLine()}\nsettings: ${rounds} rounds, collector ${endpoint} (refusing)\n`);

@@ -30,6 +30,7 @@ import {
   ROOT,
   runtimeCommands,
   runtimeVersion,
+  selectRuntimes,
   today,
   writeResults,
 } from './support.mjs';
@@ -184,12 +185,7 @@ const reasonOf = (error) =>
     .join(' / ')
     .slice(0, 240);
 
-const runtimes = options.runtimes.split(',');
-const unknown = runtimes.filter((runtime) => !Object.hasOwn(RUNTIMES, runtime));
-if (unknown.length > 0) {
-  process.stderr.write(`unknown runtime ${unknown.join(', ')}; known: ${Object.keys(RUNTIMES).join(', ')}\n`);
-  process.exit(2);
-}
+const runtimes = selectRuntimes(options.runtimes, RUNTIMES);
 const kinds = options.kinds.split(',');
 const modes = options.modes.split(',');
 if (!modes.includes('bare') || modes.some((mode) => !MODES.includes(mode))) {

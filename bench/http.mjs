@@ -26,6 +26,7 @@ import {
   ROOT,
   runtimeCommands,
   runtimeVersion,
+  selectRuntimes,
   today,
   writeResults,
 } from './support.mjs';
@@ -132,8 +133,7 @@ console.error(machineLine());
 console.error(`settings: ${JSON.stringify(options)}`);
 
 const rows = [];
-for (const runtime of options.runtimes.split(',')) {
-  if (!Object.hasOwn(RUNTIMES, runtime)) throw new Error(`unknown runtime ${runtime}`);
+for (const runtime of selectRuntimes(options.runtimes, RUNTIMES)) {
   const modes = modesOf(runtime);
   const name = await runtimeVersion(RUNTIMES[runtime].command);
   for (const client of options.clients.split(',')) {

@@ -17,7 +17,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { baseEnv, MiB, measuredOn, OURS_PRELOAD, report, startReceiver } from './measure.mjs';
-import { machineLine, ROOT, runtimeCommands, runtimeVersion } from './support.mjs';
+import { machineLine, ROOT, runtimeCommands, runtimeVersion, selectRuntimes } from './support.mjs';
 
 const APP = join(ROOT, 'bench', 'kv-bench-app.mjs');
 
@@ -142,11 +142,7 @@ process.stderr.write(
   `${machineLine()}\nsettings: ${duration} ms, RSS every 1 s, slope after ${settle} ms, ${options.concurrency} calls in flight\n`,
 );
 const rows = [];
-for (const runtime of options.runtimes.split(',')) {
-  if (!Object.hasOwn(RUNTIMES, runtime)) {
-    process.stderr.write(`unknown runtime ${runtime}; known: ${Object.keys(RUNTIMES).join(', ')}\n`);
-    process.exit(2);
-  }
+for (const runtime of selectRuntimes(options.runtimes, RUNTIMES)) {
   const version = (await runtimeVersion(RUNTIMES[runtime].command)).replace(/^v/, '');
   for (const mode of options.modes.split(',')) {
     rows.push({ runtime, version, mode, ...(await soak(runtime, mode, receiver.url)) });

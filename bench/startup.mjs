@@ -38,6 +38,7 @@ import {
   ROOT,
   runtimeCommands,
   runtimeVersion,
+  selectRuntimes,
 } from './support.mjs';
 
 const APP = join(ROOT, 'bench', 'kv-bench-app.mjs');
@@ -109,12 +110,7 @@ async function measure(runtime, program, mode, receiverUrl) {
   };
 }
 
-const runtimes = options.runtimes.split(',');
-const unknown = runtimes.filter((runtime) => !Object.hasOwn(RUNTIMES, runtime));
-if (unknown.length > 0) {
-  process.stderr.write(`unknown runtime ${unknown.join(', ')}; known: ${Object.keys(RUNTIMES).join(', ')}\n`);
-  process.exit(2);
-}
+const runtimes = selectRuntimes(options.runtimes, RUNTIMES);
 const programs = options.programs.split(',');
 const rounds = Number(options.rounds ?? (options.quick ? 1 : 10));
 const warmups = options.quick ? 0 : 1;

@@ -64,6 +64,20 @@ export function runtimeCommands(preload) {
   };
 }
 
+/**
+ * The runtimes named in `--runtimes` (comma-separated), each a key of `runtimes` (runtimeCommands());
+ * an unknown name ends the benchmark with exit code 2 and the known ones, before anything is measured.
+ */
+export function selectRuntimes(list, runtimes) {
+  const names = list.split(',');
+  const unknown = names.filter((name) => !Object.hasOwn(runtimes, name));
+  if (unknown.length > 0) {
+    process.stderr.write(`unknown runtime ${unknown.join(', ')}; known: ${Object.keys(runtimes).join(', ')}\n`);
+    process.exit(2);
+  }
+  return names;
+}
+
 /** `--agent-env NAME=value,…`: extra variables for the agent's runs, to measure one part. */
 export function parseAgentEnv(text) {
   return Object.fromEntries(
