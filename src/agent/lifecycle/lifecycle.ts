@@ -84,14 +84,12 @@ export function startLifecycle(parts: LifecycleParts): RunningAgent {
       } catch {
         // Counting is not worth an exception at exit: the line below goes without the counts.
       }
-      const reason = `not sent within RPCPLUGIN_SHUTDOWN_TIMEOUT, ${timeoutMs} ms`;
       if (requests.length === 0) {
         warn(`telemetry was not flushed within RPCPLUGIN_SHUTDOWN_TIMEOUT (${timeoutMs} ms); exiting without it.`);
-      } else {
-        warn(
-          `telemetry pending at exit is lost: ${requests.map((request) => `${request.contents} (${reason})`).join(', ')}.`,
-        );
+        return;
       }
+      const reason = `not sent within RPCPLUGIN_SHUTDOWN_TIMEOUT, ${timeoutMs} ms`;
+      warnLost(requests.map((request) => `${request.contents} (${reason})`));
     },
   });
   return agent;
@@ -103,9 +101,15 @@ export function startLifecycle(parts: LifecycleParts): RunningAgent {
  */
 function sendPending(requests: ExitRequest[], timeoutMs: number): void {
   const outcomes = exportSynchronously(requests, timeoutMs);
-  const lost = requests.flatMap((request, index) => {
-    const reason = outcomes[index];
-    return reason === undefined ? [] : [`${request.contents} (${reason})`];
-  });
+  warnLost(
+    requests.flatMap((request, index) => {
+      const reason = outcomes[index];
+      return reason === undefined ? [] : [`${request.contents} (${reason})`];
+    }),
+  );
+}
+
+/** The one line that says what the end of the process lost, whichever way it ended; nothing if nothing. */
+function warnLost(lost: readonly string[]): void {
   if (lost.length > 0) warn(`telemetry pending at exit is lost: ${lost.join(', ')}.`);
 }
